@@ -1,0 +1,15 @@
+# opsctl inside the stack: the one-shot init jobs (buckets, Alertmanager
+# config) and the health probe of images that ship no wget.
+ARG GO_IMAGE=golang:1.26.4
+FROM ${GO_IMAGE} AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY cmd ./cmd
+COPY internal ./internal
+ARG VERSION=0.1.0
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/opsctl ./cmd/opsctl
+
+FROM scratch
+COPY --from=build /out/opsctl /opsctl
+ENTRYPOINT ["/opsctl"]

@@ -1,0 +1,147 @@
+package check
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	amtemplate "github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/common/model"
+
+	"github.com/okx-hft/okx-hft-ops/internal/amconfig"
+)
+
+const alertmanagerTemplate = "alertmanager/alertmanager.yml.tmpl"
+
+// alertmanagerVariants are the configurations the template can produce:
+// without Telegram (the default) and with it.
+func (r *Repo) alertmanagerVariants() map[string]amconfig.Settings {
+	tokenFile := "/etc/alertmanager/rendered/telegram_bot_token"
+	variants := map[string]amconfig.Settings{
+		"without Telegram": {TelegramAPIURL: r.Env["TELEGRAM_API_URL"], TelegramBotTokenFile: tokenFile, PublicURL: r.Env["OPS_PUBLIC_URL"]},
+		"with Telegram":    {TelegramBotToken: "123456:sample-token", TelegramChatID: "-1001234567890", TelegramAPIURL: "https://api.telegram.org", TelegramBotTokenFile: tokenFile, PublicURL: r.Env["OPS_PUBLIC_URL"]},
+	}
+	if r.Env["TELEGRAM_BOT_TOKEN"] != "" || r.Env["TELEGRAM_CHAT_ID"] != "" {
+		variants["from "+r.EnvPath] = amconfig.FromEnv(func(k string) string { return r.Env[k] }, tokenFile)
+	}
+	return variants
+}
+
+func (r *Repo) checkAlertmanager() {
+	data, ok := r.read(alertmanagerTemplate)
+	if !ok {
+		return
+	}
+	var templates []string
+	for name, settings := range r.alertmanagerVariants() {
+		if err := settings.Validate(); err != nil {
+			r.f.Errorf("alertmanager", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("TELEGRAM_CHAT_ID")), "fix the Telegram settings in "+r.EnvPath, "%v", err)
+			continue
+		}
+		out, err := amconfig.Render(alertmanagerTemplate, string(data), settings)
+		if err != nil {
+			r.f.Errorf("alertmanager", alertmanagerTemplate, templateLine(err.Error()), "fix the Go template syntax", "cannot render %s: %v", name, err)
+			continue
+		}
+		cfg, err := amconfig.LoadAlertmanager(out)
+		if err != nil {
+			r.f.Errorf("alertmanager", alertmanagerTemplate, renderedLine(err.Error(), out, data), "see https://prometheus.io/docs/alerting/latest/configuration/", "Alertmanager rejects the config rendered %s: %v", name, err)
+			continue
+		}
+		if len(templates) == 0 {
+			templates = cfg.Templates
+		}
+		r.checkAlertmanagerRouting(cfg, name)
+	}
+	r.checkAlertmanagerTemplates(templates)
+}
+
+func (r *Repo) checkAlertmanagerRouting(cfg *amconfig.Config, variant string) {
+	if cfg.Route == nil {
+		return
+	}
+	critical := false
+	for _, sub := range cfg.Route.Routes {
+		for _, m := range sub.Matchers {
+			if m.Name == "severity" && m.Matches("critical") && !m.Matches("warning") {
+				critical = true
+				if sub.GroupWait != nil && sub.GroupWait.String() != "0s" && !strings.HasPrefix(sub.GroupWait.String(), "0") && timeSeconds(sub.GroupWait) > 5 {
+					r.f.Errorf("alertmanager", alertmanagerTemplate, "", "set group_wait: 0s (or a few seconds) on the critical route", "critical alerts wait %s before paging (%s)", sub.GroupWait, variant)
+				}
+			}
+		}
+	}
+	if !critical {
+		r.f.Errorf("alertmanager", alertmanagerTemplate, "", "add a route matching severity=\"critical\" with a short group_wait", "no route pages critical alerts at once (%s)", variant)
+	}
+}
+
+func timeSeconds(d *model.Duration) float64 { return float64(*d) / 1e9 }
+
+func (r *Repo) checkAlertmanagerTemplates(patterns []string) {
+	var files []string
+	for _, p := range patterns {
+		host, ok := r.hostPath("alertmanager", p)
+		if !ok {
+			r.f.Errorf("alertmanager", alertmanagerTemplate, "", "mount ./alertmanager/templates at /etc/alertmanager/templates", "template pattern %q is not inside a mount of the alertmanager service", p)
+			continue
+		}
+		m, _ := filepath.Glob(r.path(host))
+		files = append(files, m...)
+	}
+	tmpl, err := amtemplate.FromGlobs(files)
+	if err != nil {
+		r.f.Errorf("alertmanager-template", "alertmanager/templates", templateLine(err.Error()), "fix the template syntax", "%s", strings.ReplaceAll(err.Error(), r.Dir+"/", ""))
+		return
+	}
+	sample := &amtemplate.Data{
+		Receiver: "telegram", Status: "firing",
+		Alerts: amtemplate.Alerts{{Status: "firing",
+			Labels:      amtemplate.KV{"alertname": "Sample", "severity": "critical", "job": "collector", "instance": "collector:8000"},
+			Annotations: amtemplate.KV{"summary": "s", "description": "d", "runbook_url": "http://x/runbooks/a", "dashboard_url": "http://x/grafana/d/a"}}},
+		CommonLabels: amtemplate.KV{"alertname": "Sample", "severity": "critical"},
+		ExternalURL:  "http://localhost:8080/alertmanager",
+	}
+	out, err := tmpl.ExecuteTextString(`{{ template "ops.telegram.message" . }}`, sample)
+	if err != nil {
+		r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", templateLine(err.Error()), "define ops.telegram.message and keep it executable", "the Telegram message template fails: %v", err)
+		return
+	}
+	for _, want := range []string{"Sample", "runbook", "http://x/runbooks/a"} {
+		if !strings.Contains(out, want) {
+			r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", "", "show the alert name, summary and runbook link", "the Telegram message does not contain %q:\n%s", want, out)
+		}
+	}
+}
+
+func templateLine(msg string) string {
+	if m := tmplLine.FindStringSubmatch(msg); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// renderedLine maps a "line N" of the rendered config back to the
+// template by the text of that line; the template's own line when found.
+func renderedLine(msg string, rendered, template []byte) string {
+	m := lineRef.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	var n int
+	fmt.Sscan(m[1], &n)
+	lines := strings.Split(string(rendered), "\n")
+	if n < 1 || n > len(lines) {
+		return ""
+	}
+	text := strings.TrimSpace(lines[n-1])
+	for i, l := range strings.Split(string(template), "\n") {
+		if text != "" && strings.TrimSpace(l) == text {
+			return fmt.Sprint(i + 1)
+		}
+	}
+	return ""
+}
+
+var tmplLine = regexp.MustCompile(`:(\d+):`)

@@ -1,0 +1,126 @@
+// Package check validates the repository offline: every config is loaded by
+// its upstream project's own parser where one can be had, and the configs
+// are cross-checked against each other and against compose.yaml.
+package check
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/okx-hft/okx-hft-ops/internal/envfile"
+	"github.com/okx-hft/okx-hft-ops/internal/finding"
+)
+
+// Options tune a run.
+type Options struct {
+	// EnvFile is the env file to interpolate compose.yaml with; default
+	// .env when it exists, else .env.example.
+	EnvFile string
+	// Promtool runs promtool's rule unit tests; nil skips them with a warning.
+	Promtool PromtoolRunner
+	// Nginx runs `nginx -t`; nil skips it with a warning.
+	Nginx NginxTester
+}
+
+// Repo is what the checks share: paths, the env and the loaded project.
+type Repo struct {
+	Dir      string
+	EnvPath  string // relative to Dir
+	Env      map[string]string
+	EnvFile  *envfile.File
+	Example  *envfile.File
+	Project  *types.Project
+	External map[string][]string // x-external-services
+	f        finding.List
+}
+
+func (r *Repo) path(rel string) string { return filepath.Join(r.Dir, rel) }
+
+func (r *Repo) read(rel string) ([]byte, bool) {
+	data, err := os.ReadFile(r.path(rel))
+	if err != nil {
+		r.f.Errorf("file", rel, "", "restore the file from git (git checkout -- "+rel+")", "cannot read: %v", err)
+		return nil, false
+	}
+	return data, true
+}
+
+// Run checks the repository at dir and returns every finding, sorted.
+func Run(ctx context.Context, dir string, opts Options) finding.List {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	r := &Repo{Dir: dir}
+	r.loadEnv(opts.EnvFile)
+	r.checkCompose(ctx)
+	if r.Project != nil {
+		r.checkComposePolicy()
+	}
+	r.checkVariables()
+	r.checkSecrets()
+	r.checkPrometheus(ctx, opts.Promtool)
+	r.checkAlertmanager()
+	r.checkNginx(ctx, opts.Nginx)
+	r.checkGrafana()
+	r.checkLoki()
+	r.checkAlloy()
+	r.checkImagesBuilt()
+	r.f.Sort()
+	return r.f
+}
+
+// service returns the compose service named name.
+func (r *Repo) service(name string) (types.ServiceConfig, bool) {
+	if r.Project == nil {
+		return types.ServiceConfig{}, false
+	}
+	s, ok := r.Project.Services[name]
+	return s, ok
+}
+
+// serviceByHost resolves a host name on hft_network to the service that
+// answers to it (its name or a network alias).
+func (r *Repo) serviceByHost(host string) (types.ServiceConfig, bool) {
+	if r.Project == nil {
+		return types.ServiceConfig{}, false
+	}
+	if s, ok := r.Project.Services[host]; ok {
+		return s, true
+	}
+	for _, s := range r.Project.Services {
+		for _, n := range s.Networks {
+			if n == nil {
+				continue
+			}
+			for _, a := range n.Aliases {
+				if a == host {
+					return s, true
+				}
+			}
+		}
+	}
+	return types.ServiceConfig{}, false
+}
+
+// ports lists the ports a service listens on inside the network: its
+// `expose` list and the container side of `ports`.
+func ports(s types.ServiceConfig) []string {
+	seen := map[string]bool{}
+	for _, e := range s.Expose {
+		seen[e] = true
+	}
+	for _, p := range s.Ports {
+		seen[strconv.Itoa(int(p.Target))] = true
+	}
+	var out []string
+	for p := range seen {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}

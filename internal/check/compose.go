@@ -1,0 +1,286 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/okx-hft/okx-hft-ops/internal/envfile"
+	"github.com/okx-hft/okx-hft-ops/internal/yamlpos"
+)
+
+const (
+	composeFile  = "compose.yaml"
+	sharedNet    = "hft_network"
+	entryService = "reverse-proxy"
+)
+
+// statefulServices maps each service that keeps state to the container
+// path that must be a named volume, so `docker compose down` keeps it.
+var statefulServices = map[string]string{
+	"seaweedfs":       "/data",
+	"seaweedfs-admin": "/data",
+	"mlflow":          "/mlflow",
+	"prometheus":      "/prometheus",
+	"alertmanager":    "/alertmanager",
+	"loki":            "/loki",
+	"grafana":         "/var/lib/grafana",
+	"superset":        "/app/superset_home",
+	"alloy":           "/var/lib/alloy/data",
+}
+
+func (r *Repo) loadEnv(explicit string) {
+	exampleData, ok := r.read(".env.example")
+	if ok {
+		f, errs := envfile.Parse(".env.example", exampleData)
+		for _, e := range errs {
+			r.f.Errorf("env", ".env.example", fmt.Sprint(e.Line), "write KEY=VALUE lines, # comments and blank lines only", "%s", e.Msg)
+		}
+		r.Example = f
+	}
+	switch {
+	case explicit != "":
+		r.EnvPath = explicit
+	case fileExists(r.path(".env")):
+		r.EnvPath = ".env"
+	default:
+		r.EnvPath = ".env.example"
+	}
+	if r.EnvPath == ".env.example" {
+		r.EnvFile = r.Example
+	} else if data, ok := r.read(r.EnvPath); ok {
+		f, errs := envfile.Parse(r.EnvPath, data)
+		for _, e := range errs {
+			r.f.Errorf("env", r.EnvPath, fmt.Sprint(e.Line), "write KEY=VALUE lines, # comments and blank lines only", "%s", e.Msg)
+		}
+		r.EnvFile = f
+	}
+	r.Env = map[string]string{}
+	if r.EnvFile != nil {
+		r.Env = r.EnvFile.Map()
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+var composeErrPath = regexp.MustCompile(`(services|volumes|networks|secrets|configs)((\.[A-Za-z0-9_.-]+)|\[\d+\])*`)
+
+func (r *Repo) checkCompose(ctx context.Context) {
+	data, ok := r.read(composeFile)
+	if !ok {
+		return
+	}
+	doc := yamlpos.Parse(data)
+	envPath := r.path(r.EnvPath)
+	opts, err := cli.NewProjectOptions([]string{r.path(composeFile)},
+		cli.WithWorkingDirectory(r.Dir),
+		cli.WithEnvFiles(envPath),
+		cli.WithDotEnv,
+		cli.WithDiscardEnvFile,
+	)
+	if err == nil {
+		r.Project, err = opts.LoadProject(ctx)
+	}
+	if err != nil {
+		msg := strings.ReplaceAll(err.Error(), r.Dir+string(os.PathSeparator), "")
+		pos := ""
+		if m := composeErrPath.FindString(msg); m != "" {
+			pos = doc.LineString(m)
+		}
+		r.f.Errorf("compose", composeFile, pos, "correct the key or value named; the schema is the Compose Specification", "compose-go cannot load the file: %s", msg)
+		r.Project = nil
+		return
+	}
+	r.External = map[string][]string{}
+	if ext, ok := r.Project.Extensions["x-external-services"].(map[string]any); ok {
+		for name, v := range ext {
+			if list, ok := v.([]any); ok {
+				for _, p := range list {
+					r.External[name] = append(r.External[name], fmt.Sprint(p))
+				}
+			}
+		}
+	}
+}
+
+var versionTag = regexp.MustCompile(`^v?\d+\.\d+(\.\d+)*([.-][A-Za-z0-9_.-]+)?$`)
+
+// ImagePinned reports why image is not pinned to an exact version, or "".
+func ImagePinned(image string) string {
+	if image == "" {
+		return "has no image"
+	}
+	ref, digest, hasDigest := strings.Cut(image, "@")
+	if hasDigest && strings.HasPrefix(digest, "sha256:") && len(digest) == 71 {
+		return ""
+	}
+	slash := strings.LastIndex(ref, "/")
+	colon := strings.LastIndex(ref, ":")
+	if colon <= slash {
+		return fmt.Sprintf("image %q has no tag, so it floats to latest", image)
+	}
+	tag := ref[colon+1:]
+	if tag == "latest" || tag == "stable" || tag == "main" || tag == "edge" {
+		return fmt.Sprintf("image %q uses the floating tag %q", image, tag)
+	}
+	if !versionTag.MatchString(tag) {
+		return fmt.Sprintf("image %q tag %q is not an exact version (major.minor at least)", image, tag)
+	}
+	return ""
+}
+
+func (r *Repo) checkComposePolicy() {
+	data, _ := os.ReadFile(r.path(composeFile))
+	doc := yamlpos.Parse(data)
+	at := func(path string) string { return doc.LineString(path) }
+
+	oneShotNeeded := map[string]bool{}
+	for _, s := range r.Project.Services {
+		for dep, d := range s.DependsOn {
+			if d.Condition == types.ServiceConditionCompletedSuccessfully {
+				oneShotNeeded[dep] = true
+			}
+		}
+	}
+
+	for _, name := range r.Project.ServiceNames() {
+		s := r.Project.Services[name]
+		base := "services." + name
+		if why := ImagePinned(s.Image); why != "" {
+			r.f.Errorf("compose-image", composeFile, at(base+".image"), "pin an exact version listed in the image's release notes, e.g. prom/prometheus:v3.15.0", "service %s: %s", name, why)
+		}
+		oneShot := s.Restart == "no"
+		if s.Restart == "" {
+			r.f.Errorf("compose-restart", composeFile, at(base), "add `restart: unless-stopped` (or \"no\" for a one-shot job)", "service %s has no restart policy", name)
+		}
+		if oneShot && !oneShotNeeded[name] {
+			r.f.Errorf("compose-oneshot", composeFile, at(base), "make the services that need it depend on it with condition: service_completed_successfully", "one-shot service %s gates nothing", name)
+		}
+		if !oneShot {
+			if s.HealthCheck == nil || s.HealthCheck.Disable || len(s.HealthCheck.Test) == 0 || s.HealthCheck.Test[0] == "NONE" {
+				r.f.Errorf("compose-healthcheck", composeFile, at(base), "add a healthcheck that calls the service's own health endpoint", "service %s has no healthcheck", name)
+			}
+		}
+		if s.Logging == nil || s.Logging.Driver != "json-file" || s.Logging.Options["max-size"] == "" || s.Logging.Options["max-file"] == "" {
+			r.f.Errorf("compose-logging", composeFile, at(base+".logging"), "use `logging: *logging` (json-file with max-size and max-file)", "service %s logs without rotation: its logs can fill the disk", name)
+		}
+		for i, p := range s.Ports {
+			pos := at(fmt.Sprintf("%s.ports[%d]", base, i))
+			if p.Published == "" {
+				r.f.Errorf("compose-ports", composeFile, pos, "publish with an explicit host port", "service %s port %d is published on a random host port", name, p.Target)
+				continue
+			}
+			ip := net.ParseIP(p.HostIP)
+			if name == entryService {
+				continue
+			}
+			if ip == nil || !ip.IsLoopback() {
+				host := p.HostIP
+				if host == "" {
+					host = "all interfaces"
+				}
+				r.f.Errorf("compose-ports", composeFile, pos, "bind debugging ports to ${OPS_DEBUG_BIND} (127.0.0.1); only the reverse proxy is published on all interfaces", "service %s publishes port %d on %s", name, p.Target, host)
+			}
+		}
+		onShared := false
+		for n := range s.Networks {
+			onShared = onShared || n == sharedNet
+		}
+		if !onShared {
+			r.f.Errorf("compose-network", composeFile, at(base+".networks"), "add `networks: [hft_network]`", "service %s is not on %s, so the trading stacks cannot reach it", name, sharedNet)
+		}
+		if target, stateful := statefulServices[name]; stateful {
+			named := false
+			for _, v := range s.Volumes {
+				if v.Target == target && v.Type == types.VolumeTypeVolume && v.Source != "" {
+					named = true
+				}
+			}
+			if !named {
+				r.f.Errorf("compose-volume", composeFile, at(base+".volumes"), fmt.Sprintf("mount a named volume at %s (declare it under top-level volumes:)", target), "service %s keeps state in %s without a named volume: it is lost with the container", name, target)
+			}
+		}
+	}
+	if n, ok := r.Project.Networks[sharedNet]; !ok || !bool(n.External) {
+		r.f.Errorf("compose-network", composeFile, at("networks"), "declare `networks: hft_network: {name: hft_network, external: true}`", "network %s must be external so the collector, executor and TimescaleDB stacks can join it", sharedNet)
+	}
+	if _, ok := r.Project.Services[entryService]; !ok {
+		r.f.Errorf("compose", composeFile, at("services"), "restore the reverse-proxy service", "no %s service: the UIs have no entry point", entryService)
+	}
+	if p, ok := r.Project.Services["prometheus"]; ok {
+		cmd := strings.Join(p.Command, " ")
+		for _, flag := range []string{"--storage.tsdb.retention.time=", "--storage.tsdb.retention.size="} {
+			i := strings.Index(cmd, flag)
+			if i < 0 {
+				r.f.Errorf("retention", composeFile, at("services.prometheus.command"), "add "+flag+"${PROMETHEUS_RETENTION_...}", "prometheus runs without %s: its disk use is unbounded", strings.TrimSuffix(flag, "="))
+				continue
+			}
+			if v, _, _ := strings.Cut(cmd[i+len(flag):], " "); v == "" {
+				r.f.Errorf("retention", composeFile, at("services.prometheus.command"), "set PROMETHEUS_RETENTION_TIME and PROMETHEUS_RETENTION_SIZE in .env", "prometheus %s is empty", strings.TrimSuffix(flag, "="))
+			}
+		}
+	}
+	if _, err := os.Stat(r.path("secrets/htpasswd")); errors.Is(err, fs.ErrNotExist) && r.EnvPath == ".env" {
+		r.f.Warnf("proxy-auth", "secrets/htpasswd", "", "run `opsctl init`", "the proxy's basic-auth file is missing; nginx will refuse every protected UI")
+	}
+}
+
+// checkImagesBuilt checks that the Dockerfiles of the repo pin what they install.
+func (r *Repo) checkImagesBuilt() {
+	for _, df := range []string{"Dockerfile", "mlflow/Dockerfile", "superset/Dockerfile"} {
+		data, ok := r.read(df)
+		if !ok {
+			continue
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			t := strings.TrimSpace(line)
+			if strings.HasPrefix(t, "#") {
+				continue
+			}
+			img := ""
+			if m := argImage.FindStringSubmatch(t); m != nil {
+				img = m[1]
+			} else if rest, ok := strings.CutPrefix(t, "FROM "); ok && !strings.Contains(rest, "$") && !strings.HasPrefix(rest, "scratch") {
+				img, _, _ = strings.Cut(rest, " ")
+			}
+			if img != "" {
+				if why := ImagePinned(img); why != "" {
+					r.f.Errorf("dockerfile", df, fmt.Sprint(i+1), "pin the base image to an exact version", "%s", why)
+				}
+			}
+			if strings.Contains(t, "pip install") || strings.Contains(t, "uv pip install") {
+				for _, w := range strings.Fields(t) {
+					if isPackageArg(w) && !strings.Contains(w, "==") {
+						r.f.Errorf("dockerfile", df, fmt.Sprint(i+1), "pin it as name==version", "package %q is installed without an exact version", w)
+					}
+				}
+			}
+		}
+	}
+}
+
+var argImage = regexp.MustCompile(`^ARG [A-Z_]*IMAGE=(\S+)`)
+
+var pipOptionWithValue = []string{"--python", "-r", "--requirement", "-c", "--constraint", "-i", "--index-url"}
+
+func isPackageArg(w string) bool {
+	if w == "" || strings.HasPrefix(w, "-") || strings.ContainsAny(w, "/;&|\\$") {
+		return false
+	}
+	if slices.Contains([]string{"pip", "uv", "install", "python3", "python", "RUN", "then", "else", "fi", "if", "-m", "&&"}, w) {
+		return false
+	}
+	return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(\[[a-z0-9,_-]+\])?((==|>=|<=|~=|>|<)[^ ]+)?$`).MatchString(w)
+}

@@ -1,0 +1,279 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/prometheus/common/model"
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/discovery"
+	_ "github.com/prometheus/prometheus/discovery/dns"  // dns_sd_configs
+	_ "github.com/prometheus/prometheus/discovery/file" // file_sd_configs
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/okx-hft/okx-hft-ops/internal/yamlpos"
+)
+
+const (
+	prometheusFile = "prometheus/prometheus.yml"
+	ruleTestGlob   = "prometheus/tests/*.yml"
+)
+
+// Severities an alert may carry; Alertmanager routes on them.
+var Severities = []string{"critical", "warning", "info", "none"}
+
+// PromtoolRunner runs `promtool test rules` on the given files from dir and
+// returns its combined output and whether it passed.
+type PromtoolRunner func(ctx context.Context, dir string, files []string) (output string, passed bool, err error)
+
+var lineRef = regexp.MustCompile(`line (\d+)`)
+var lineColPrefix = regexp.MustCompile(`^(?:.*?: )?(\d+):(\d+): `)
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// PromQLParser is the parser every check of a query uses.
+var PromQLParser = parser.NewParser(parser.Options{})
+
+// routePrefix returns the path of a --web.external-url flag in a service's
+// command ("/prometheus"), or "".
+func (r *Repo) routePrefix(service string) string {
+	s, ok := r.service(service)
+	if !ok {
+		return ""
+	}
+	for _, a := range s.Command {
+		if v, ok := strings.CutPrefix(a, "--web.external-url="); ok {
+			if u, err := url.Parse(v); err == nil {
+				return strings.TrimSuffix(u.Path, "/")
+			}
+		}
+		if v, ok := strings.CutPrefix(a, "--web.route-prefix="); ok {
+			return strings.TrimSuffix(v, "/")
+		}
+	}
+	if service == "grafana" {
+		if v := s.Environment["GF_SERVER_ROOT_URL"]; v != nil && s.Environment["GF_SERVER_SERVE_FROM_SUB_PATH"] != nil && *s.Environment["GF_SERVER_SERVE_FROM_SUB_PATH"] == "true" {
+			if u, err := url.Parse(*v); err == nil {
+				return strings.TrimSuffix(u.Path, "/")
+			}
+		}
+	}
+	return ""
+}
+
+// hostPath maps a path inside a service's container to the repository file
+// bind-mounted there, relative to the repository root.
+func (r *Repo) hostPath(service, containerPath string) (string, bool) {
+	s, ok := r.service(service)
+	if !ok {
+		return "", false
+	}
+	for _, v := range s.Volumes {
+		if v.Type != types.VolumeTypeBind {
+			continue
+		}
+		target := strings.TrimSuffix(v.Target, "/")
+		if containerPath == target || strings.HasPrefix(containerPath, target+"/") {
+			src := v.Source
+			if rel, err := filepath.Rel(r.Dir, src); err == nil {
+				src = rel
+			}
+			return filepath.Join(src, strings.TrimPrefix(containerPath, target)), true
+		}
+	}
+	return "", false
+}
+
+func (r *Repo) checkPrometheus(ctx context.Context, promtool PromtoolRunner) {
+	data, ok := r.read(prometheusFile)
+	if !ok {
+		return
+	}
+	doc := yamlpos.Parse(data)
+	cfg, err := promconfig.LoadFile(r.path(prometheusFile), false, quietLogger())
+	if err != nil {
+		msg := strings.ReplaceAll(err.Error(), r.path(prometheusFile), prometheusFile)
+		pos := ""
+		if m := lineRef.FindStringSubmatch(msg); m != nil {
+			pos = m[1]
+		}
+		r.f.Errorf("prometheus", prometheusFile, pos, "see https://prometheus.io/docs/prometheus/latest/configuration/configuration/", "Prometheus cannot load the config: %s", msg)
+		return
+	}
+
+	jobs := map[string]bool{}
+	for i, sc := range cfg.ScrapeConfigs {
+		base := fmt.Sprintf("scrape_configs[%d]", i)
+		jobs[sc.JobName] = true
+		for _, sd := range sc.ServiceDiscoveryConfigs {
+			static, ok := sd.(discovery.StaticConfig)
+			if !ok {
+				continue
+			}
+			for k, tg := range static {
+				pos := doc.LineString(fmt.Sprintf("%s.static_configs[%d].targets", base, k))
+				for _, t := range tg.Targets {
+					addr := string(t[model.AddressLabel])
+					host, port, err := net.SplitHostPort(addr)
+					if err != nil {
+						r.f.Errorf("prometheus-target", prometheusFile, pos, "write targets as host:port", "job %s: target %q has no port", sc.JobName, addr)
+						continue
+					}
+					if host == "localhost" || host == "127.0.0.1" {
+						r.f.Errorf("prometheus-target", prometheusFile, pos, "use the compose service name, e.g. prometheus:9090", "job %s: target %q is the Prometheus container itself, not a service", sc.JobName, addr)
+						continue
+					}
+					r.checkEndpoint(prometheusFile, pos, "job "+sc.JobName, host, port, false)
+					if s, ok := r.serviceByHost(host); ok {
+						if prefix := r.routePrefix(s.Name); prefix != "" && !strings.HasPrefix(sc.MetricsPath, prefix+"/") {
+							r.f.Errorf("prometheus-target", prometheusFile, doc.LineString(base+".job_name"), fmt.Sprintf("set metrics_path: %s/metrics", prefix), "job %s: %s serves under %s, but metrics_path is %s", sc.JobName, s.Name, prefix, sc.MetricsPath)
+						}
+					}
+				}
+			}
+		}
+	}
+	for i, am := range cfg.AlertingConfig.AlertmanagerConfigs {
+		base := fmt.Sprintf("alerting.alertmanagers[%d]", i)
+		for _, sd := range am.ServiceDiscoveryConfigs {
+			if static, ok := sd.(discovery.StaticConfig); ok {
+				for _, tg := range static {
+					for _, t := range tg.Targets {
+						host, port, _ := net.SplitHostPort(string(t[model.AddressLabel]))
+						r.checkEndpoint(prometheusFile, doc.LineString(base), "alertmanager", host, port, false)
+						if s, ok := r.serviceByHost(host); ok {
+							if want := r.routePrefix(s.Name); strings.TrimSuffix(am.PathPrefix, "/") != want {
+								r.f.Errorf("prometheus-alerting", prometheusFile, doc.LineString(base), fmt.Sprintf("set path_prefix: %s", want), "alerts would be posted to %q but Alertmanager serves under %q", am.PathPrefix, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(cfg.AlertingConfig.AlertmanagerConfigs) == 0 {
+		r.f.Errorf("prometheus-alerting", prometheusFile, doc.LineString("alerting"), "add alerting.alertmanagers with target alertmanager:9093", "Prometheus sends alerts nowhere")
+	}
+
+	var ruleFiles []string
+	for i, pattern := range cfg.RuleFiles {
+		host, ok := r.hostPath("prometheus", pattern)
+		if !ok {
+			r.f.Errorf("prometheus-rules", prometheusFile, doc.LineString(fmt.Sprintf("rule_files[%d]", i)), "point rule_files at a directory mounted from the repository (./prometheus → /etc/prometheus)", "rule file pattern %q is not inside a mount of the prometheus service", pattern)
+			continue
+		}
+		matches, _ := filepath.Glob(r.path(host))
+		if len(matches) == 0 {
+			r.f.Errorf("prometheus-rules", prometheusFile, doc.LineString(fmt.Sprintf("rule_files[%d]", i)), "add rule files or fix the pattern", "rule file pattern %q (%s in the repository) matches no file", pattern, host)
+		}
+		for _, m := range matches {
+			rel, _ := filepath.Rel(r.Dir, m)
+			ruleFiles = append(ruleFiles, rel)
+		}
+	}
+	if len(cfg.RuleFiles) == 0 {
+		r.f.Errorf("prometheus-rules", prometheusFile, "", "add rule_files: [/etc/prometheus/rules/*.yml]", "Prometheus loads no rule files")
+	}
+	for _, rf := range ruleFiles {
+		r.checkRuleFile(rf, jobs)
+	}
+	r.runRuleTests(ctx, promtool)
+}
+
+func (r *Repo) checkRuleFile(rel string, jobs map[string]bool) {
+	data, ok := r.read(rel)
+	if !ok {
+		return
+	}
+	doc := yamlpos.Parse(data)
+	groups, errs := rulefmt.Parse(data, false, model.UTF8Validation, PromQLParser, quietLogger())
+	for _, err := range errs {
+		msg := err.Error()
+		pos := ""
+		if m := lineColPrefix.FindStringSubmatch(msg); m != nil {
+			pos = m[1] + ":" + m[2]
+		} else if m := lineRef.FindStringSubmatch(msg); m != nil {
+			pos = m[1]
+		}
+		r.f.Errorf("prometheus-rules", rel, pos, "fix the rule; PromQL reference: https://prometheus.io/docs/prometheus/latest/querying/basics/", "%s", msg)
+	}
+	if groups == nil {
+		return
+	}
+	for gi, g := range groups.Groups {
+		for ri, rule := range g.Rules {
+			base := fmt.Sprintf("groups[%d].rules[%d]", gi, ri)
+			if rule.Alert == "" {
+				continue
+			}
+			sev := rule.Labels["severity"]
+			if !slices.Contains(Severities, sev) {
+				r.f.Errorf("prometheus-rules", rel, doc.LineString(base+".labels"), fmt.Sprintf("set labels.severity to one of %v", Severities), "alert %s has severity %q; Alertmanager routes on severity", rule.Alert, sev)
+			}
+			for _, a := range []string{"summary", "runbook_url"} {
+				if rule.Annotations[a] == "" {
+					r.f.Errorf("prometheus-rules", rel, doc.LineString(base+".annotations"), fmt.Sprintf("add annotations.%s", a), "alert %s has no %s", rule.Alert, a)
+				}
+			}
+			r.checkRuleJobs(rel, doc.LineString(base+".expr"), rule.Alert, rule.Expr, jobs)
+		}
+	}
+}
+
+// checkRuleJobs flags job="x" matchers that name no scrape job: such an
+// alert can never fire.
+func (r *Repo) checkRuleJobs(file, pos, name, expr string, jobs map[string]bool) {
+	e, err := PromQLParser.ParseExpr(expr)
+	if err != nil {
+		return
+	}
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		vs, ok := n.(*parser.VectorSelector)
+		if !ok {
+			return nil
+		}
+		for _, m := range vs.LabelMatchers {
+			if m.Name == "job" && m.Type.String() == "=" && !jobs[m.Value] {
+				r.f.Errorf("prometheus-rules", file, pos, "use a job_name of prometheus/prometheus.yml", "rule %s selects job=%q, which no scrape config defines", name, m.Value)
+			}
+		}
+		return nil
+	})
+}
+
+func (r *Repo) runRuleTests(ctx context.Context, promtool PromtoolRunner) {
+	tests, _ := filepath.Glob(r.path(ruleTestGlob))
+	if len(tests) == 0 {
+		r.f.Errorf("promtool", "prometheus/tests", "", "add promtool unit tests (prometheus/tests/*.test.yml) for the alert rules", "no rule unit tests")
+		return
+	}
+	var rel []string
+	for _, t := range tests {
+		p, _ := filepath.Rel(r.Dir, t)
+		rel = append(rel, p)
+	}
+	if promtool == nil {
+		r.f.Warnf("promtool", "prometheus/tests", "", "install promtool, or run from the repository with Go installed (go tool promtool)", "promtool not available: the rule unit tests were not run")
+		return
+	}
+	for _, t := range rel {
+		out, passed, err := promtool(ctx, r.Dir, []string{t})
+		if err != nil {
+			r.f.Warnf("promtool", t, "", "install promtool, or run with Go installed (go tool promtool)", "promtool could not run: %v", err)
+			return
+		}
+		if !passed {
+			r.f.Errorf("promtool", t, "", "fix the rule or the test expectation", "rule unit tests fail:\n%s", strings.TrimSpace(out))
+		}
+	}
+}

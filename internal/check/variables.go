@@ -1,0 +1,172 @@
+package check
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/okx-hft/okx-hft-ops/internal/secrets"
+)
+
+// varRef matches ${VAR}, ${VAR:-default}, ${VAR?err} and $VAR, but not $$.
+var varRef = regexp.MustCompile(`\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))`)
+
+// VariableRef is a use of an environment variable in a file.
+type VariableRef struct {
+	Name       string
+	Line       int
+	HasDefault bool
+}
+
+// ScanVariables lists the variable references in text, skipping comments
+// (a line whose first non-blank character is '#') and escaped "$$".
+func ScanVariables(text string) []VariableRef {
+	var refs []VariableRef
+	for i, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		for _, m := range varRef.FindAllStringSubmatch(line, -1) {
+			switch {
+			case m[1] == "$":
+			case m[2] != "":
+				refs = append(refs, VariableRef{Name: m[2], Line: i + 1, HasDefault: strings.Contains(m[1], ":-") || strings.Contains(m[1], "-")})
+			case m[3] != "":
+				refs = append(refs, VariableRef{Name: m[3], Line: i + 1})
+			}
+		}
+	}
+	return refs
+}
+
+// readByOpsctl are variables used by opsctl rather than compose.yaml: the
+// proxy credentials become secrets/htpasswd, the public host is
+// cross-checked against OPS_PUBLIC_URL and MLflow's allowed hosts.
+var readByOpsctl = []string{"PROXY_BASIC_AUTH_USER", "PROXY_BASIC_AUTH_PASSWORD", "OPS_PUBLIC_HOST"}
+
+func (r *Repo) checkVariables() {
+	if r.Example == nil {
+		return
+	}
+	defined := map[string]bool{}
+	for _, k := range r.Example.Keys() {
+		defined[k] = true
+	}
+	used := map[string]bool{}
+	if data, err := os.ReadFile(r.path(composeFile)); err == nil {
+		for _, ref := range ScanVariables(string(data)) {
+			used[ref.Name] = true
+			if !defined[ref.Name] {
+				r.f.Errorf("variables", composeFile, fmt.Sprint(ref.Line), fmt.Sprintf("add %s=<value> with a comment to .env.example (and run opsctl init)", ref.Name), "${%s} is not defined in .env.example", ref.Name)
+			}
+		}
+	}
+	// Loki expands ${VAR} from its container environment.
+	if data, err := os.ReadFile(r.path(lokiFile)); err == nil {
+		lokiEnv := map[string]bool{}
+		if s, ok := r.service("loki"); ok {
+			for k := range s.Environment {
+				lokiEnv[k] = true
+			}
+		}
+		for _, ref := range ScanVariables(string(data)) {
+			if r.Project != nil && !lokiEnv[ref.Name] && !ref.HasDefault {
+				r.f.Errorf("variables", lokiFile, fmt.Sprint(ref.Line), fmt.Sprintf("pass %s in services.loki.environment or give it a default: ${%s:-value}", ref.Name, ref.Name), "${%s} is not in the loki container's environment", ref.Name)
+			}
+		}
+	}
+	for _, k := range r.Example.Keys() {
+		if used[k] {
+			continue
+		}
+		if slices.Contains(readByOpsctl, k) {
+			continue
+		}
+		r.f.Warnf("variables", ".env.example", fmt.Sprint(r.Example.LineOf(k)), "remove it, or use it in compose.yaml", "%s is defined but not used by compose.yaml", k)
+	}
+
+	// The public host must agree everywhere a browser's Host header is checked.
+	host, pub := r.Env["OPS_PUBLIC_HOST"], r.Env["OPS_PUBLIC_URL"]
+	if u, err := url.Parse(pub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.HasSuffix(pub, "/") {
+		r.f.Errorf("public-url", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("OPS_PUBLIC_URL")), "set OPS_PUBLIC_URL=http://<host>:<port> without a trailing slash", "OPS_PUBLIC_URL=%q is not a base URL", pub)
+	} else if u.Hostname() != host {
+		r.f.Errorf("public-url", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("OPS_PUBLIC_HOST")), "make OPS_PUBLIC_HOST the host of OPS_PUBLIC_URL", "OPS_PUBLIC_HOST=%q but OPS_PUBLIC_URL names host %q", host, u.Hostname())
+	}
+	if allowed := r.Env["MLFLOW_SERVER_ALLOWED_HOSTS"]; host != "" && !slices.Contains(strings.Split(allowed, ","), host) {
+		r.f.Errorf("public-url", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("MLFLOW_SERVER_ALLOWED_HOSTS")), fmt.Sprintf("add %s,%s:* to MLFLOW_SERVER_ALLOWED_HOSTS", host, host), "MLflow would refuse requests for the public host %q", host)
+	}
+	if u, err := url.Parse(r.Env["MLFLOW_S3_ENDPOINT_URL"]); err == nil && u.Host != "" {
+		r.checkEndpoint(r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("MLFLOW_S3_ENDPOINT_URL")), "MLFLOW_S3_ENDPOINT_URL", u.Hostname(), u.Port(), true)
+	} else {
+		r.f.Errorf("s3-endpoint", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("MLFLOW_S3_ENDPOINT_URL")), "set MLFLOW_S3_ENDPOINT_URL=http://minio:9000 or the URL of another S3 service", "MLFLOW_S3_ENDPOINT_URL=%q is not a URL", r.Env["MLFLOW_S3_ENDPOINT_URL"])
+	}
+}
+
+// checkEndpoint verifies that host:port names a compose service (or alias,
+// or an external service of a sibling stack) listening on port. Hosts with
+// a dot are taken as outside services when allowOutside is set.
+func (r *Repo) checkEndpoint(file, pos, what, host, port string, allowOutside bool) {
+	if r.Project == nil {
+		return
+	}
+	if allowOutside && strings.Contains(host, ".") {
+		return
+	}
+	if host == "localhost" || host == "127.0.0.1" {
+		return // the caller decides whether loopback is right
+	}
+	if s, ok := r.serviceByHost(host); ok {
+		if port != "" && !slices.Contains(ports(s), port) {
+			r.f.Errorf("cross-reference", file, pos, fmt.Sprintf("use one of %v, or add the port to services.%s.expose", ports(s), s.Name), "%s: service %s does not listen on port %s", what, s.Name, port)
+		}
+		return
+	}
+	if ext, ok := r.External[host]; ok {
+		if port != "" && !slices.Contains(ext, port) {
+			r.f.Errorf("cross-reference", file, pos, fmt.Sprintf("use one of %v, or document the port in x-external-services of compose.yaml", ext), "%s: external service %s is not known to listen on port %s", what, host, port)
+		}
+		return
+	}
+	r.f.Errorf("cross-reference", file, pos, "name a service of compose.yaml (or one listed in x-external-services)", "%s: %q is not a service on hft_network", what, host)
+}
+
+func (r *Repo) checkSecrets() {
+	if r.Example == nil {
+		return
+	}
+	for _, spec := range secrets.Specs {
+		v, ok := r.Example.Get(spec.Key)
+		if !ok {
+			r.f.Errorf("secrets", ".env.example", "", fmt.Sprintf("add `%s=` with a comment", spec.Key), "secret %s is missing from .env.example", spec.Key)
+			continue
+		}
+		if v != "" {
+			r.f.Errorf("secrets", ".env.example", fmt.Sprint(r.Example.LineOf(spec.Key)), fmt.Sprintf("leave %s empty in .env.example; opsctl init generates it into .env", spec.Key), "%s has a value in .env.example, which is committed", spec.Key)
+		}
+	}
+	if r.EnvPath == ".env.example" || r.EnvFile == nil {
+		return
+	}
+	for _, spec := range secrets.Specs {
+		v, ok := r.EnvFile.Get(spec.Key)
+		if !ok {
+			r.f.Errorf("secrets", r.EnvPath, "", "run `opsctl init` to add it", "secret %s is missing", spec.Key)
+			continue
+		}
+		if w := secrets.Weakness(spec, v); w != "" {
+			fix := fmt.Sprintf("empty it and run `opsctl init` to generate a strong %s", spec.Key)
+			if spec.Optional {
+				fix = fmt.Sprintf("set the real %s, or leave it empty", spec.Key)
+			}
+			r.f.Errorf("secrets", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf(spec.Key)), fix, "%s %s", spec.Key, w)
+		}
+	}
+	for _, k := range []string{"GRAFANA_ADMIN_USER", "SUPERSET_ADMIN_USER", "SEAWEEDFS_ADMIN_USER", "PROXY_BASIC_AUTH_USER"} {
+		if v := r.Env[k]; v == "" {
+			r.f.Errorf("secrets", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf(k)), "set a user name", "%s is empty", k)
+		}
+	}
+}

@@ -1,0 +1,408 @@
+#!/usr/bin/env bash
+# Build the local images that stand in for the registry images of compose.yaml in the
+# stack test (this machine reaches no image registry). Each image is built from Debian
+# packages (debootstrap + apt) or from Go modules of the same upstream version; see
+# test/stack/README.md for what each one really runs.
+#
+# Usage: test/stack/build-images.sh [--force] [--list] [NAME...]
+#   NAME      one or more of the names in the table below (default: all); the images they
+#             are built on are built first when missing
+#   --force   rebuild the named images even when their tag is present and current
+#   --list    print the table of images and their state, build nothing
+#
+# An image is built only when its tag is missing or its label
+# org.okx-hft-ops.test.recipe differs from the hash of its recipe (its folder under
+# test/stack/images/, its upstream version, the recipes of its base images), so a second
+# run is a no-op. Go binaries are built once per version into the cache dir
+# ${OKX_HFT_OPS_CACHE:-/var/cache/okx-hft-ops}/artifacts/, the Debian root file system
+# tarball once into .../rootfs/. Logs and timings: .../logs/ (timings.tsv).
+#
+# Needs: a running Docker daemon (.ci/lib/docker-engine.sh start), go, debootstrap,
+# /usr/bin/time. Heavy steps run under `nice -n 10`, one at a time.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+IMAGES_DIR="$HERE/images"
+CACHE="${OKX_HFT_OPS_CACHE:-/var/cache/okx-hft-ops}"
+ARTIFACTS="$CACHE/artifacts"
+ROOTFS_DIR="$CACHE/rootfs"
+CONTEXTS="$CACHE/build-context"
+LOGS="$CACHE/logs"
+TIMINGS="$LOGS/timings.tsv"
+RECIPE_LABEL=org.okx-hft-ops.test.recipe
+UPSTREAM_LABEL=org.okx-hft-ops.test.upstream
+export DOCKER_BUILDKIT=0 # the engine is 20.10 and there is no buildx: the classic builder
+
+DEBIAN_SUITE=bookworm
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+DEBIAN_SECURITY_MIRROR="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+
+PROMETHEUS_VERSION=v0.315.0                              # Prometheus 3.15.0
+ALERTMANAGER_VERSION=v0.34.1
+NODE_EXPORTER_VERSION=v1.12.1
+SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6    # the only one served; reports 4.53
+
+# name | tag | image it is built on ("-": none) | what it runs
+IMAGE_TABLE="
+debian|okx-local/debian:bookworm|-|debootstrap --variant=minbase $DEBIAN_SUITE
+busybox|okx-local/busybox:bookworm|debian|Debian busybox-static on scratch
+python-base|okx-local/python-base:bookworm|debian|Debian python3 3.11 + venv + pip
+nginx|okx-local/nginx:1.30.5-alpine|debian|Debian nginx 1.22
+postgres|okx-local/postgres:15|debian|Debian PostgreSQL 15 (no TimescaleDB)
+prometheus|okx-local/prometheus:v3.15.0|busybox|github.com/prometheus/prometheus@$PROMETHEUS_VERSION
+alertmanager|okx-local/alertmanager:v0.34.1|busybox|github.com/prometheus/alertmanager@$ALERTMANAGER_VERSION
+node-exporter|okx-local/node-exporter:v1.12.1|busybox|github.com/prometheus/node_exporter@$NODE_EXPORTER_VERSION
+seaweedfs|okx-local/seaweedfs:4.48|debian|github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION (4.53)
+"
+
+log() { printf '[build-images] %s\n' "$*" >&2; }
+die() { printf '[build-images] ERROR: %s\n' "$*" >&2; exit 1; }
+
+field() { # field NAME N -> Nth field of NAME's row
+  awk -F'|' -v n="$1" -v f="$2" '$1 == n { print $f }' <<<"$IMAGE_TABLE"
+}
+all_names() { awk -F'|' 'NF > 1 { print $1 }' <<<"$IMAGE_TABLE"; }
+
+# --- recipes and their hashes ---------------------------------------------------------------
+
+declare -A RECIPE_HASH=()
+recipe_hash() { # NAME -> sha256 of everything the image is made from
+  local name="$1" base
+  if [ -z "${RECIPE_HASH[$name]:-}" ]; then
+    base="$(field "$name" 3)"
+    RECIPE_HASH[$name]="$(
+      {
+        field "$name" 2; field "$name" 4
+        [ "$base" = - ] || recipe_hash "$base"
+        declare -f "build_${name//-/_}" "bin_${name//-/_}" 2>/dev/null || true
+        [ "$name" != debian ] || declare -f debian_rootfs
+        [ "$base" = - ] || declare -f docker_build_dir
+        if [ -d "$IMAGES_DIR/$name" ]; then
+          (cd "$IMAGES_DIR/$name" && find . -type f | LC_ALL=C sort | while read -r f; do
+            printf '%s %s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)"; done)
+        fi
+      } | sha256sum | cut -c1-16
+    )"
+  fi
+  printf '%s\n' "${RECIPE_HASH[$name]}"
+}
+
+image_recipe() { # TAG -> the recipe label of the present image, or nothing
+  docker image inspect -f "{{ index .Config.Labels \"$RECIPE_LABEL\" }}" "$1" 2>/dev/null || true
+}
+
+image_current() { [ "$(image_recipe "$(field "$1" 2)")" = "$(recipe_hash "$1")" ]; }
+
+# --- timing ---------------------------------------------------------------------------------
+
+timed() { # timed NAME STEP LOGFILE CMD... : run CMD niced, log its output, record time and peak RSS
+  local name="$1" step="$2" logfile="$3" tfile rc secs rss
+  shift 3
+  tfile="$(mktemp)"
+  mkdir -p "$LOGS"
+  printf '\n===== %s %s: %s\n' "$(date -u +%FT%TZ)" "$step" "$*" >>"$logfile"
+  set +e
+  /usr/bin/time -f '%e %M' -o "$tfile" nice -n 10 "$@" >>"$logfile" 2>&1
+  rc=$?
+  set -e
+  # GNU time puts "Command exited with non-zero status N" first when the command failed.
+  read -r secs rss < <(tail -n 1 "$tfile") 2>/dev/null || { secs=?; rss=?; }
+  rm -f "$tfile"
+  if [ "${rss:-}" != "?" ] && [ -n "${rss:-}" ]; then rss="$((rss / 1024))"; fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$name" "$step" "${secs%.*}" "$rss" \
+    "$([ $rc = 0 ] && echo ok || echo "failed($rc)")" >>"$TIMINGS"
+  log "  $step: ${secs%.*}s, peak RSS ${rss} MiB (largest single process)$([ $rc = 0 ] || echo ", FAILED, see $logfile")"
+  if [ $rc != 0 ]; then tail -n 25 "$logfile" >&2; fi
+  return $rc
+}
+
+# --- Go modules -----------------------------------------------------------------------------
+
+# Static binaries; the module's own go.mod (with its replace/exclude directives) decides.
+GO_ENV=(env GOWORK=off GOFLAGS="-buildvcs=false -mod=mod" CGO_ENABLED=0)
+
+module_info() { # MODULE@VERSION FIELD -> a field of `go mod download -json`
+  (cd / && env GOWORK=off GOFLAGS= go mod download -json "$1") |
+    sed -n "s/^[[:space:]]*\"$2\": \"\\(.*\\)\",\\{0,1\\}\$/\\1/p"
+}
+
+module_copy() { # MODULE@VERSION DEST: writable copy of the module's source from the module cache
+  local dir
+  dir="$(module_info "$1" Dir)"
+  [ -n "$dir" ] && [ -d "$dir" ] || die "go mod download $1 gave no source directory"
+  mkdir -p "$2" && cp -r "$dir/." "$2/" && chmod -R u+w "$2"
+}
+
+module_time() { # MODULE@VERSION -> its time as 20060102-15:04:05 (for BuildDate)
+  local info
+  info="$(module_info "$1" Info)"
+  sed -n 's/.*"Time":"\([0-9-]*\)T\([0-9:]*\).*/\1-\2/p' "$info" | tr -d '-' | sed 's/^\(........\)/\1-/'
+}
+
+prom_ldflags() { # VERSION REVISION BUILDDATE -> ldflags of the Prometheus projects' promu builds
+  local p=github.com/prometheus/common/version
+  printf -- '-s -w -X %s.Version=%s -X %s.Revision=%s -X %s.Branch=HEAD -X %s.BuildUser=okx-hft-ops@local -X %s.BuildDate=%s' \
+    "$p" "$1" "$p" "$2" "$p" "$p" "$p" "$3"
+}
+
+# artifact NAME VERSION BUILD_FN: $ARTIFACTS/NAME-VERSION/{bin,files}, built once per version
+artifact() {
+  local name="$1" version="$2" fn="$3" out="$ARTIFACTS/$1-$2"
+  if [ -f "$out/.complete" ]; then
+    log "  binaries cached: $out"
+    return 0
+  fi
+  log "  building binaries from Go module version $version (minutes; log $LOGS/$name.log)"
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp/bin" "$out.tmp/files"
+  local src rc
+  src="$(mktemp -d)"
+  set +e
+  ( set -e; "$fn" "$src" "$out.tmp" )
+  rc=$?
+  set -e
+  if [ $rc != 0 ]; then
+    rm -rf "$src" "$out.tmp"
+    return 1
+  fi
+  rm -rf "$src" "$out"
+  touch "$out.tmp/.complete"
+  mv "$out.tmp" "$out"
+}
+
+bin_prometheus() { # SRC OUT
+  local m="github.com/prometheus/prometheus@$PROMETHEUS_VERSION" v
+  module_copy "$m" "$1"
+  v="$(cat "$1/VERSION")"
+  (cd "$1" && timed prometheus "go build prometheus+promtool" "$LOGS/prometheus.log" \
+    "${GO_ENV[@]}" go build -trimpath -tags netgo \
+      -ldflags "$(prom_ldflags "$v" "gomod-$PROMETHEUS_VERSION" "$(module_time "$m")")" \
+      -o "$2/bin/" ./cmd/prometheus ./cmd/promtool)
+  cp "$1/documentation/examples/prometheus.yml" "$1/LICENSE" "$1/NOTICE" "$2/files/"
+}
+
+bin_alertmanager() { # SRC OUT
+  local m="github.com/prometheus/alertmanager@$ALERTMANAGER_VERSION" v d
+  module_copy "$m" "$1"
+  v="$(cat "$1/VERSION")"
+  # ui/web.go embeds ui/app/dist, which the module zip lacks (it is built by npm + Elm).
+  # A placeholder page; .html is only served from a precompressed .gz next to it.
+  for d in "$1/ui/app/dist" "$1/ui/app/dist/elm" "$1/ui/app/dist/mantine"; do
+    mkdir -p "$d"
+    printf '<!DOCTYPE html><html><head><title>Alertmanager</title></head><body><h1>Alertmanager %s</h1><p>Local test build without the web UI; the API is at api/v2/.</p></body></html>\n' "$v" >"$d/index.html"
+    gzip -9 -n -k "$d/index.html"
+  done
+  (cd "$1" && timed alertmanager "go build alertmanager+amtool" "$LOGS/alertmanager.log" \
+    "${GO_ENV[@]}" go build -trimpath -tags netgo \
+      -ldflags "$(prom_ldflags "$v" "gomod-$ALERTMANAGER_VERSION" "$(module_time "$m")")" \
+      -o "$2/bin/" ./cmd/alertmanager ./cmd/amtool)
+  cp "$1/examples/ha/alertmanager.yml" "$1/LICENSE" "$1/NOTICE" "$2/files/"
+}
+
+bin_node_exporter() { # SRC OUT
+  local m="github.com/prometheus/node_exporter@$NODE_EXPORTER_VERSION" v
+  module_copy "$m" "$1"
+  v="$(cat "$1/VERSION")"
+  (cd "$1" && timed node-exporter "go build node_exporter" "$LOGS/node-exporter.log" \
+    "${GO_ENV[@]}" go build -trimpath -tags netgo,osusergo \
+      -ldflags "$(prom_ldflags "$v" "gomod-$NODE_EXPORTER_VERSION" "$(module_time "$m")")" \
+      -o "$2/bin/node_exporter" .)
+  cp "$1/LICENSE" "$1/NOTICE" "$2/files/"
+}
+
+bin_seaweedfs() { # SRC OUT
+  local m="github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION"
+  module_copy "$m" "$1"
+  (cd "$1" && timed seaweedfs "go build weed" "$LOGS/seaweedfs.log" \
+    "${GO_ENV[@]}" go build -trimpath \
+      -ldflags "-s -w -X github.com/seaweedfs/seaweedfs/weed/util/version.COMMIT=${SEAWEEDFS_VERSION##*-}" \
+      -o "$2/bin/weed" ./weed)
+  cp "$1/docker/filer.toml" "$1/LICENSE" "$2/files/"
+}
+
+# --- images ---------------------------------------------------------------------------------
+
+# docker_build_dir NAME [ARTIFACT_DIR] [EXTRA_CONTEXT_FN]: build test/stack/images/NAME
+# in a context dir of its own (the folder + bin/ and files/ of the artifact).
+docker_build_dir() {
+  local name="$1" art="${2:-}" extra="${3:-}" ctx="$CONTEXTS/$1" tag
+  tag="$(field "$name" 2)"
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp -r "$IMAGES_DIR/$name/." "$ctx/"
+  if [ -n "$art" ]; then cp -r "$art/bin" "$art/files" "$ctx/"; fi
+  if [ -n "$extra" ]; then "$extra" "$ctx"; fi
+  timed "$name" "docker build $tag" "$LOGS/$name.log" \
+    docker build --label "$RECIPE_LABEL=$(recipe_hash "$name")" \
+      --label "$UPSTREAM_LABEL=$(field "$name" 4)" -t "$tag" "$ctx"
+  rm -rf "$ctx"
+}
+
+debian_rootfs() { # -> path of the root file system tarball, made once per recipe
+  local tarball tmp root
+  tarball="$ROOTFS_DIR/debian-$DEBIAN_SUITE-minbase-$( { declare -f debian_rootfs; echo "$DEBIAN_MIRROR $DEBIAN_SECURITY_MIRROR"; } | sha256sum | cut -c1-12).tar"
+  if [ ! -s "$tarball" ]; then
+    rm -f "$ROOTFS_DIR/debian-$DEBIAN_SUITE-minbase-"*.tar
+    command -v debootstrap >/dev/null || die "debootstrap missing (.ci/lib/docker-engine.sh install)"
+    mkdir -p "$ROOTFS_DIR"
+    tmp="$(mktemp -d "$ROOTFS_DIR/tmp.XXXXXX")"; root="$tmp/root"
+    log "  debootstrap --variant=minbase $DEBIAN_SUITE (log $LOGS/debian.log)"
+    timed debian "debootstrap" "$LOGS/debian.log" \
+      debootstrap --variant=minbase "$DEBIAN_SUITE" "$root" "$DEBIAN_MIRROR" || { rm -rf "$tmp"; return 1; }
+    # Container conventions, as in the official debian images.
+    rm -f "$root/etc/apt/sources.list"
+    cat >"$root/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: $DEBIAN_MIRROR
+Suites: $DEBIAN_SUITE $DEBIAN_SUITE-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: $DEBIAN_SECURITY_MIRROR
+Suites: $DEBIAN_SUITE-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+    printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"; chmod 0755 "$root/usr/sbin/policy-rc.d"
+    printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$root/etc/apt/apt.conf.d/docker-no-recommends"
+    printf 'Acquire::Languages "none";\n' >"$root/etc/apt/apt.conf.d/docker-no-languages"
+    printf 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };\nBinary::apt::APT::Keep-Downloaded-Packages "false";\n' \
+      >"$root/etc/apt/apt.conf.d/docker-clean"
+    # The host's mirror may serve Release files past their Valid-Until (a snapshot):
+    # carry the host's choice into the image.
+    if apt-config dump Acquire::Check-Valid-Until 2>/dev/null | grep -q '"false"'; then
+      printf 'Acquire::Check-Valid-Until "false";\n' >"$root/etc/apt/apt.conf.d/docker-check-valid-until"
+    fi
+    printf 'path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\npath-exclude /usr/share/man/*\npath-exclude /usr/share/info/*\npath-exclude /usr/share/locale/*\npath-include /usr/share/locale/locale.alias\n' \
+      >"$root/etc/dpkg/dpkg.cfg.d/docker-slim"
+    rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
+           "$root"/var/log/*.log "$root"/var/log/apt/* "$root"/tmp/* "$root"/root/.bash_history
+    : >"$root/etc/resolv.conf"; printf 'localhost\n' >"$root/etc/hostname"
+    tar --numeric-owner -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+    rm -rf "$tmp"
+    log "  root file system: $tarball ($(du -h "$tarball" | cut -f1))"
+  else
+    log "  root file system cached: $tarball"
+  fi
+  printf '%s\n' "$tarball"
+}
+
+build_debian() {
+  local tag tarball
+  tag="$(field debian 2)"
+  tarball="$(debian_rootfs)"
+  timed debian "docker import $tag" "$LOGS/debian.log" \
+    docker import --change 'CMD ["bash"]' \
+      --change "LABEL $RECIPE_LABEL=$(recipe_hash debian)" \
+      --change "LABEL $UPSTREAM_LABEL=\"debootstrap --variant=minbase $DEBIAN_SUITE\"" \
+      "$tarball" "$tag"
+}
+
+build_busybox() { docker_build_dir busybox; }
+build_nginx() { docker_build_dir nginx; }
+build_postgres() { docker_build_dir postgres; }
+
+python_base_context() { # CTX: the host's extra CA certificates and pip configuration
+  local f conf=""
+  mkdir -p "$1/extra-ca"
+  for f in /usr/local/share/ca-certificates/*.crt; do [ -f "$f" ] && cp "$f" "$1/extra-ca/"; done
+  for f in "${XDG_CONFIG_HOME:-$HOME/.config}/pip/pip.conf" "$HOME/.pip/pip.conf" /etc/pip.conf; do
+    if [ -f "$f" ]; then conf="$f"; break; fi
+  done
+  if [ -n "$conf" ]; then cp "$conf" "$1/pip.conf"; else printf '[global]\n' >"$1/pip.conf"; fi
+  if [ -n "${PIP_INDEX_URL:-}" ]; then printf 'index-url = %s\n' "$PIP_INDEX_URL" >>"$1/pip.conf"; fi
+  if [ -n "${PIP_DEFAULT_TIMEOUT:-}" ]; then printf 'timeout = %s\n' "$PIP_DEFAULT_TIMEOUT" >>"$1/pip.conf"; fi
+}
+build_python_base() { docker_build_dir python-base "" python_base_context; }
+
+build_prometheus() {
+  artifact prometheus "$PROMETHEUS_VERSION" bin_prometheus
+  docker_build_dir prometheus "$ARTIFACTS/prometheus-$PROMETHEUS_VERSION"
+}
+build_alertmanager() {
+  artifact alertmanager "$ALERTMANAGER_VERSION" bin_alertmanager
+  docker_build_dir alertmanager "$ARTIFACTS/alertmanager-$ALERTMANAGER_VERSION"
+}
+build_node_exporter() {
+  artifact node-exporter "$NODE_EXPORTER_VERSION" bin_node_exporter
+  docker_build_dir node-exporter "$ARTIFACTS/node-exporter-$NODE_EXPORTER_VERSION"
+}
+build_seaweedfs() {
+  artifact seaweedfs "$SEAWEEDFS_VERSION" bin_seaweedfs
+  docker_build_dir seaweedfs "$ARTIFACTS/seaweedfs-$SEAWEEDFS_VERSION"
+}
+
+# --- main -----------------------------------------------------------------------------------
+
+FORCE=0; LIST=0; WANT=()
+for a in "$@"; do
+  case "$a" in
+    --force) FORCE=1 ;;
+    --list) LIST=1 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) die "unknown option $a" ;;
+    *) [ -n "$(field "$a" 2)" ] || die "unknown image $a (one of: $(all_names | tr '\n' ' '))"; WANT+=("$a") ;;
+  esac
+done
+[ "${#WANT[@]}" -gt 0 ] || mapfile -t WANT < <(all_names)
+
+timeout 10 docker info >/dev/null 2>&1 || die "no Docker daemon answers (start one: bash .ci/lib/docker-engine.sh start)"
+
+if [ "$LIST" = 1 ]; then
+  for n in $(all_names); do
+    printf '%-14s %-34s %-8s %s\n' "$n" "$(field "$n" 2)" \
+      "$(if image_current "$n"; then echo current; elif [ -n "$(image_recipe "$(field "$n" 2)")" ]; then echo stale; else echo missing; fi)" \
+      "$(field "$n" 4)"
+  done
+  exit 0
+fi
+
+command -v go >/dev/null || die "go is needed"
+[ -x /usr/bin/time ] || die "/usr/bin/time is needed (apt-get install time)"
+mkdir -p "$CACHE" "$LOGS" "$ARTIFACTS" "$CONTEXTS"
+[ -f "$TIMINGS" ] || printf 'when\timage\tstep\tseconds\tpeak_rss_mib\tresult\n' >"$TIMINGS"
+
+# One run at a time on this machine (several checkouts may share the cache and engine).
+exec 9>"$CACHE/.build-images.lock"
+flock -w 3600 9 || die "another build-images.sh still runs after an hour"
+
+# The requested images and, before them, the images they are built on.
+ORDER=()
+add_with_bases() {
+  local base; base="$(field "$1" 3)"
+  [ "$base" = - ] || add_with_bases "$base"
+  case " ${ORDER[*]:-} " in *" $1 "*) ;; *) ORDER+=("$1") ;; esac
+}
+for n in "${WANT[@]}"; do add_with_bases "$n"; done
+
+declare -A RESULT=()
+START=$SECONDS
+for n in "${ORDER[@]}"; do
+  tag="$(field "$n" 2)"; base="$(field "$n" 3)"
+  forced=0; for w in "${WANT[@]}"; do [ "$FORCE" = 1 ] && [ "$w" = "$n" ] && forced=1; done
+  if [ "$base" != - ] && [ "${RESULT[$base]%% *}" = failed ]; then
+    RESULT[$n]="failed (base image $base failed)"; continue
+  fi
+  if [ "$forced" = 0 ] && image_current "$n"; then
+    RESULT[$n]="present"; continue
+  fi
+  log "$tag: building ($(field "$n" 4))"
+  t0=$SECONDS
+  set +e
+  ( set -e; "build_${n//-/_}" )
+  rc=$?
+  set -e
+  if [ $rc = 0 ] && image_current "$n"; then
+    RESULT[$n]="built in $((SECONDS - t0))s"
+  else
+    RESULT[$n]="failed after $((SECONDS - t0))s (log $LOGS/$n.log)"
+  fi
+  log "$tag: ${RESULT[$n]}"
+done
+
+failed=0
+log "summary ($((SECONDS - START))s):"
+for n in "${ORDER[@]}"; do
+  printf '  %-34s %s\n' "$(field "$n" 2)" "${RESULT[$n]}" >&2
+  case "${RESULT[$n]}" in failed*) failed=1 ;; esac
+done
+exit $failed

@@ -239,7 +239,7 @@ docker_compose_install() {
       local dir src start=$SECONDS
       # `go install mod@version` refuses a module whose go.mod has exclude directives:
       # build it as the main module from a writable copy of the module cache's source.
-      dir="$(cd / && GOWORK=off GOFLAGS= go mod download -json "github.com/docker/compose/v2@$v" \
+      dir="$(cd / && GOWORK=off GOFLAGS='' go mod download -json "github.com/docker/compose/v2@$v" \
               | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')" || return 1
       [ -n "$dir" ] && [ -d "$dir" ] || { _de_die "go mod download gave no source dir for compose $v"; return 1; }
       src="$(mktemp -d)" || return 1

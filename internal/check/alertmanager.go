@@ -34,6 +34,7 @@ func (r *Repo) checkAlertmanager() {
 		return
 	}
 	var templates []string
+	loaded := 0
 	for name, settings := range r.alertmanagerVariants() {
 		if err := settings.Validate(); err != nil {
 			r.f.Errorf("alertmanager", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("TELEGRAM_CHAT_ID")), "fix the Telegram settings in "+r.EnvPath, "%v", err)
@@ -49,12 +50,20 @@ func (r *Repo) checkAlertmanager() {
 			r.f.Errorf("alertmanager", alertmanagerTemplate, renderedLine(err.Error(), out, data), "see https://prometheus.io/docs/alerting/latest/configuration/", "Alertmanager rejects the config rendered %s: %v", name, err)
 			continue
 		}
+		loaded++
 		if len(templates) == 0 {
 			templates = cfg.Templates
 		}
 		r.checkAlertmanagerRouting(cfg, name)
 	}
-	r.checkAlertmanagerTemplates(templates)
+	switch {
+	case loaded == 0 || r.Project == nil:
+		// Nothing to say about templates the config never got to name.
+	case len(templates) == 0:
+		r.f.Errorf("alertmanager", alertmanagerTemplate, "", "add templates: [/etc/alertmanager/templates/*.tmpl]", "the config loads no templates, so the Telegram message template is undefined")
+	default:
+		r.checkAlertmanagerTemplates(templates)
+	}
 }
 
 func (r *Repo) checkAlertmanagerRouting(cfg *amconfig.Config, variant string) {

@@ -36,6 +36,8 @@ type Repo struct {
 	Example  *envfile.File
 	Project  *types.Project
 	External map[string][]string // x-external-services
+
+	envBroken bool // the env file has lines compose-go cannot read
 	f        finding.List
 }
 

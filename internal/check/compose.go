@@ -13,6 +13,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/sirupsen/logrus"
 
 	"github.com/okx-hft/okx-hft-ops/internal/envfile"
 	"github.com/okx-hft/okx-hft-ops/internal/yamlpos"
@@ -63,6 +64,7 @@ func (r *Repo) loadEnv(explicit string) {
 			r.f.Errorf("env", r.EnvPath, fmt.Sprint(e.Line), "write KEY=VALUE lines, # comments and blank lines only", "%s", e.Msg)
 		}
 		r.EnvFile = f
+		r.envBroken = len(errs) > 0
 	}
 	r.Env = map[string]string{}
 	if r.EnvFile != nil {
@@ -82,6 +84,12 @@ func (r *Repo) checkCompose(ctx context.Context) {
 	if !ok {
 		return
 	}
+	if r.envBroken {
+		return // compose-go would fail on the same line the env check names
+	}
+	// compose-go warns about unset variables through logrus; the variables
+	// check reports them with their line instead.
+	logrus.SetLevel(logrus.ErrorLevel)
 	doc := yamlpos.Parse(data)
 	envPath := r.path(r.EnvPath)
 	opts, err := cli.NewProjectOptions([]string{r.path(composeFile)},

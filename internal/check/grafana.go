@@ -69,7 +69,7 @@ func (r *Repo) checkGrafana() {
 				if s, found := r.serviceByHost(u.Hostname()); found && s.Name != want {
 					r.f.Errorf("grafana", datasourcesFile, doc.LineString(base+".url"), fmt.Sprintf("point it at the %s service", want), "datasource %q of type %s points at service %s", d.Name, d.Type, s.Name)
 				}
-				if prefix := r.servicePrefix(want); strings.TrimSuffix(u.Path, "/") != prefix {
+				if prefix := r.servicePrefix(want); r.Project != nil && strings.TrimSuffix(u.Path, "/") != prefix {
 					r.f.Errorf("grafana", datasourcesFile, doc.LineString(base+".url"), fmt.Sprintf("use http://%s%s", u.Host, prefix), "datasource %q path %q does not match the %s route prefix %q", d.Name, u.Path, want, prefix)
 				}
 			}
@@ -96,6 +96,9 @@ func (r *Repo) checkGrafana() {
 			r.f.Errorf("grafana", providersFile, "", "add a file provider reading the dashboards folder", "no dashboard provider")
 		}
 		for i, p := range pf.Providers {
+			if r.Project == nil {
+				break
+			}
 			host, ok := r.hostPath("grafana", p.Options.Path)
 			if !ok {
 				r.f.Errorf("grafana", providersFile, doc.LineString(fmt.Sprintf("providers[%d].options.path", i)), "mount ./grafana/dashboards into the grafana service at this path", "dashboard path %q is not mounted from the repository", p.Options.Path)

@@ -14,24 +14,24 @@ import (
 )
 
 // Promtool returns a runner for `promtool test rules`: the promtool on
-// PATH, else `go tool promtool` pinned in go.mod of dir. It returns nil
-// when neither is available.
-func Promtool(dir string) func(ctx context.Context, dir string, files []string) (string, bool, error) {
+// PATH, else `go tool promtool` pinned in go.mod of moduleDir (the
+// repository). It returns nil when neither is available.
+func Promtool(moduleDir string) func(ctx context.Context, files []string) (string, bool, error) {
 	var base []string
 	if p, err := exec.LookPath("promtool"); err == nil {
 		base = []string{p}
 	} else if goBin, err := exec.LookPath("go"); err == nil {
-		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(data, []byte("prometheus/cmd/promtool")) {
+		if data, err := os.ReadFile(filepath.Join(moduleDir, "go.mod")); err == nil && bytes.Contains(data, []byte("prometheus/cmd/promtool")) {
 			base = []string{goBin, "tool", "promtool"}
 		}
 	}
 	if base == nil {
 		return nil
 	}
-	return func(ctx context.Context, dir string, files []string) (string, bool, error) {
+	return func(ctx context.Context, files []string) (string, bool, error) {
 		args := append(append(append([]string{}, base[1:]...), "test", "rules"), files...)
 		cmd := exec.CommandContext(ctx, base[0], args...)
-		cmd.Dir = dir
+		cmd.Dir = moduleDir
 		out, err := cmd.CombinedOutput()
 		var exit *exec.ExitError
 		switch {

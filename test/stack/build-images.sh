@@ -106,7 +106,7 @@ timed() { # timed NAME STEP LOGFILE CMD... : run CMD niced, log its output, reco
   rc=$?
   set -e
   # GNU time puts "Command exited with non-zero status N" first when the command failed.
-  read -r secs rss < <(tail -n 1 "$tfile") 2>/dev/null || { secs=?; rss=?; }
+  read -r secs rss < <(tail -n 1 "$tfile") 2>/dev/null || { secs='?'; rss='?'; }
   rm -f "$tfile"
   if [ "${rss:-}" != "?" ] && [ -n "${rss:-}" ]; then rss="$((rss / 1024))"; fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$name" "$step" "${secs%.*}" "$rss" \
@@ -122,7 +122,7 @@ timed() { # timed NAME STEP LOGFILE CMD... : run CMD niced, log its output, reco
 GO_ENV=(env GOWORK=off GOFLAGS="-buildvcs=false -mod=mod" CGO_ENABLED=0)
 
 module_info() { # MODULE@VERSION FIELD -> a field of `go mod download -json`
-  (cd / && env GOWORK=off GOFLAGS= go mod download -json "$1") |
+  (cd / && env GOWORK=off GOFLAGS='' go mod download -json "$1") |
     sed -n "s/^[[:space:]]*\"$2\": \"\\(.*\\)\",\\{0,1\\}\$/\\1/p"
 }
 

@@ -21,6 +21,7 @@ render_templates() {
     log "ERROR: $template_dir exists, but $output_dir is not writable"
     return 0
   fi
+  # shellcheck disable=SC2016,SC2046
   defined_envs=$(printf '${%s} ' $(awk "END { for (name in ENVIRON) { print ( name ~ /${filter}/ ) ? name : \"\" } }" </dev/null))
   find "$template_dir" -follow -type f -name "*$suffix" -print | while read -r template; do
     relative_path="${template#"$template_dir/"}"
@@ -39,6 +40,7 @@ if [ "$1" = "nginx" ] || [ "$1" = "nginx-debug" ]; then
     export NGINX_LOCAL_RESOLVERS
   fi
   for f in $(find /docker-entrypoint.d/ -follow -type f -print 2>/dev/null | sort -V); do
+    # shellcheck disable=SC1090 # the init scripts are the user\'s
     case "$f" in
       *.envsh) if [ -x "$f" ]; then log "sourcing $f"; . "$f"; fi ;;
       *.sh) if [ -x "$f" ]; then log "launching $f"; "$f"; fi ;;

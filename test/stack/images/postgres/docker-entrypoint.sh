@@ -16,7 +16,7 @@ if [ "$(id -u)" = '0' ]; then
   chmod 03775 /var/run/postgresql || :
   find "$PGDATA" \! -user postgres -exec chown postgres:postgres '{}' + 2>/dev/null || :
   chown postgres:postgres "$PGDATA" /var/run/postgresql
-  exec setpriv --reuid=postgres --regid=postgres --init-groups "$BASH_SOURCE" "$@"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups "${BASH_SOURCE[0]}" "$@"
 fi
 
 : "${POSTGRES_USER:=postgres}"
@@ -59,6 +59,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   fi
   for f in /docker-entrypoint-initdb.d/*; do
     [ -e "$f" ] || continue
+    # shellcheck disable=SC1090 # the init scripts are the user\'s
     case "$f" in
       *.sh)
         if [ -x "$f" ]; then log "running $f"; "$f"; else log "sourcing $f"; . "$f"; fi ;;

@@ -38,7 +38,7 @@ type Repo struct {
 	External map[string][]string // x-external-services
 
 	envBroken bool // the env file has lines compose-go cannot read
-	f        finding.List
+	f         finding.List
 }
 
 func (r *Repo) path(rel string) string { return filepath.Join(r.Dir, rel) }

@@ -21,7 +21,7 @@ import (
 // repoFiles are the parts of the repository opsctl check reads.
 var repoFiles = []string{
 	"compose.yaml", ".env.example", "Dockerfile", "go.mod",
-	"mlflow", "superset", "prometheus", "alertmanager", "loki", "alloy", "grafana", "nginx",
+	"mlflow", "superset", "runbooks", "prometheus", "alertmanager", "loki", "alloy", "grafana", "nginx",
 }
 
 func repoRoot(t testing.TB) string {

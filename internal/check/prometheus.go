@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -229,6 +230,7 @@ func (r *Repo) checkRuleFile(rel string, jobs map[string]bool) {
 				}
 			}
 			r.checkRuleJobs(rel, doc.LineString(base+".expr"), rule.Alert, rule.Expr, jobs)
+			r.checkRunbook(rel, doc.LineString(base+".annotations"), rule.Alert, rule.Annotations["runbook_url"])
 		}
 	}
 }
@@ -280,4 +282,40 @@ func (r *Repo) runRuleTests(ctx context.Context, promtool PromtoolRunner) {
 			r.f.Errorf("promtool", t, "", "fix the rule or the test expectation", "rule unit tests fail:\n%s", strings.TrimSpace(out))
 		}
 	}
+}
+
+var runbookRef = regexp.MustCompile(`(?:^|/)(runbooks/[A-Za-z0-9_.-]+\.md)#([a-z0-9-]+)$`)
+
+// checkRunbook verifies that a runbook_url pointing into runbooks/ names an
+// existing file and a heading of it (GitHub-style anchor).
+func (r *Repo) checkRunbook(file, pos, alert, link string) {
+	m := runbookRef.FindStringSubmatch(link)
+	if m == nil {
+		return
+	}
+	data, err := os.ReadFile(r.path(m[1]))
+	if err != nil {
+		r.f.Errorf("runbook", file, pos, "add the runbook file "+m[1], "alert %s links to %s, which does not exist", alert, m[1])
+		return
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if h, ok := strings.CutPrefix(line, "## "); ok && anchor(h) == m[2] {
+			return
+		}
+	}
+	r.f.Errorf("runbook", file, pos, fmt.Sprintf("add a section \"## %s\" to %s", alert, m[1]), "alert %s links to %s#%s, which has no such section", alert, m[1], m[2])
+}
+
+// anchor is the fragment GitHub gives a heading.
+func anchor(heading string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+			b.WriteRune(c)
+		case c == ' ':
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
 }

@@ -1,0 +1,46 @@
+# okx-hft-ops — two commands: `make up` (needs Docker) and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin/opsctl
+
+.PHONY: up down check test test-unit fuzz dashboards opsctl
+
+opsctl: $(BIN)
+$(BIN): $(shell find cmd internal -name '*.go' -not -name '*_test.go') go.mod go.sum
+	$(GO) build -o $(BIN) ./cmd/opsctl
+
+## up: create .env when missing, check the configs, start the stack and wait until healthy
+up: $(BIN)
+	@test -f .env || ./$(BIN) init
+	./$(BIN) check
+	@docker network inspect hft_network >/dev/null 2>&1 || docker network create hft_network
+	docker compose up -d --build --wait
+
+## down: stop the stack; volumes (all data) are kept
+down:
+	docker compose down
+
+## check: validate every config offline
+check: $(BIN)
+	./$(BIN) check
+
+## dashboards: regenerate grafana/dashboards from Go
+dashboards:
+	$(GO) run ./cmd/dashgen
+
+## test: every test that runs without Docker (see README: "What is verified how")
+test: test-unit
+
+test-unit: $(BIN)
+	@unformatted=$$(gofmt -l cmd internal); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run ./cmd/dashgen -check
+	./$(BIN) check --env .env.example
+	$(GO) test -count=1 ./...
+
+## fuzz: run every fuzz target for FUZZTIME each
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test ./internal/envfile   -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/nginxconf -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/alloy     -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)

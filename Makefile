@@ -3,22 +3,25 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/opsctl
 
-.PHONY: up down check test test-unit fuzz dashboards opsctl
+.PHONY: up down doctor check test test-unit fuzz dashboards opsctl
 
 opsctl: $(BIN)
 $(BIN): $(shell find cmd internal -name '*.go' -not -name '*_test.go') go.mod go.sum
 	$(GO) build -o $(BIN) ./cmd/opsctl
 
-## up: create .env when missing, check the configs, start the stack and wait until healthy
+## up: create .env when missing, check the configs, start the stack, wait until healthy, run doctor
 up: $(BIN)
 	@test -f .env || ./$(BIN) init
 	./$(BIN) check
-	@docker network inspect hft_network >/dev/null 2>&1 || docker network create hft_network
-	docker compose up -d --build --wait
+	./$(BIN) up
 
 ## down: stop the stack; volumes (all data) are kept
-down:
-	docker compose down
+down: $(BIN)
+	./$(BIN) down
+
+## doctor: end-to-end checks of the running stack
+doctor: $(BIN)
+	./$(BIN) doctor
 
 ## check: validate every config offline
 check: $(BIN)

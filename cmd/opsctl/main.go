@@ -16,6 +16,12 @@ Usage:
   opsctl init   [--dir DIR]               create .env with fresh secrets and the proxy's basic-auth file
   opsctl check  [--dir DIR] [--env FILE] [--json]
                                           validate every config offline; exit 1 on any error
+  opsctl up     [--dir DIR] [--build=false] [--timeout 15m]
+                                          create hft_network, init .env if missing, start the stack,
+                                          wait until every service is healthy, then run doctor
+  opsctl doctor [--dir DIR] [--url URL] [--json]
+                                          end-to-end checks of the running stack through the proxy
+  opsctl down   [--dir DIR] [--volumes]   stop the stack (volumes are kept unless --volumes)
   opsctl version
 
 Inside the stack's containers (used by compose.yaml):
@@ -24,7 +30,8 @@ Inside the stack's containers (used by compose.yaml):
   opsctl probe URL                        health check: exit 0 on a 2xx answer
 
 Examples:
-  opsctl init && docker compose up -d
+  opsctl up
+  opsctl doctor --json | jq '.[] | select(.status=="fail")'
   opsctl check --json | jq '.findings[] | select(.severity=="error")'
 `
 
@@ -40,6 +47,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdInit(args[1:], stdout, stderr)
 	case "check":
 		return cmdCheck(args[1:], stdout, stderr)
+	case "up":
+		return cmdUp(args[1:], stdout, stderr)
+	case "down":
+		return cmdDown(args[1:], stdout, stderr)
+	case "doctor":
+		return cmdDoctor(args[1:], stdout, stderr)
 	case "container-init":
 		return cmdContainerInit(args[1:], stdout, stderr)
 	case "s3":

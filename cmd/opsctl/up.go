@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/okx-hft/okx-hft-ops/internal/doctor"
+	"github.com/okx-hft/okx-hft-ops/internal/envfile"
+	"github.com/okx-hft/okx-hft-ops/internal/setup"
+	"github.com/okx-hft/okx-hft-ops/internal/stack"
+)
+
+func loadEnv(dir string) (map[string]string, error) {
+	data, err := os.ReadFile(filepath.Join(dir, setup.EnvFile))
+	if err != nil {
+		return nil, fmt.Errorf("reading .env: %w (run opsctl init)", err)
+	}
+	f, errs := envfile.Parse(setup.EnvFile, data)
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return f.Map(), nil
+}
+
+func cmdUp(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", ".", "repository root")
+	build := fs.Bool("build", true, "build the repository's images (opsctl, MLflow, Superset) before starting")
+	timeout := fs.Duration("timeout", 15*time.Minute, "how long to wait for every service to become healthy")
+	skipDoctor := fs.Bool("no-doctor", false, "do not run opsctl doctor at the end")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx := context.Background()
+	r := &stack.Runner{Dir: *dir, Stdout: stdout}
+	if err := r.Preflight(ctx); err != nil {
+		fmt.Fprintln(stderr, "opsctl up:", err)
+		return 1
+	}
+	if _, err := os.Stat(filepath.Join(*dir, setup.EnvFile)); os.IsNotExist(err) {
+		fmt.Fprintln(stdout, "== .env is missing: opsctl init")
+		if code := cmdInit([]string{"--dir", *dir}, stdout, stderr); code != 0 {
+			return code
+		}
+	}
+	env, err := loadEnv(*dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "opsctl up:", err)
+		return 1
+	}
+	if running, err := r.Running(ctx); err == nil && !running["reverse-proxy"] {
+		if err := stack.PortFree(net.JoinHostPort(env["OPS_BIND_ADDRESS"], env["OPS_HTTP_PORT"])); err != nil {
+			fmt.Fprintln(stderr, "opsctl up:", err)
+			return 1
+		}
+	}
+	if created, err := r.EnsureNetwork(ctx); err != nil {
+		fmt.Fprintln(stderr, "opsctl up:", err)
+		return 1
+	} else if created {
+		fmt.Fprintln(stdout, "== created network", stack.Network)
+	}
+	fmt.Fprintln(stdout, "== docker compose up (waiting for every service to be healthy)")
+	start := time.Now()
+	if err := r.Up(ctx, *build, *timeout); err != nil {
+		fmt.Fprintln(stderr, "opsctl up:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "== stack healthy in %s\n", time.Since(start).Round(time.Second))
+	if *skipDoctor {
+		return 0
+	}
+	return cmdDoctor([]string{"--dir", *dir}, stdout, stderr)
+}
+
+func cmdDown(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("down", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", ".", "repository root")
+	volumes := fs.Bool("volumes", false, "also delete the volumes: every metric, log, experiment, object and dashboard state")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	r := &stack.Runner{Dir: *dir, Stdout: stdout}
+	if err := r.Down(context.Background(), *volumes); err != nil {
+		fmt.Fprintln(stderr, "opsctl down:", err)
+		return 1
+	}
+	if !*volumes {
+		fmt.Fprintln(stdout, "stopped; volumes kept (opsctl down --volumes deletes them)")
+	}
+	return 0
+}
+
+func cmdDoctor(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", ".", "repository root (for .env)")
+	base := fs.String("url", "", "the proxy's URL (default http://127.0.0.1:${OPS_HTTP_PORT})")
+	asJSON := fs.Bool("json", false, "print results as JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	env, err := loadEnv(*dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "opsctl doctor:", err)
+		return 1
+	}
+	if *base == "" {
+		*base = "http://127.0.0.1:" + env["OPS_HTTP_PORT"]
+	}
+	debug := env["OPS_DEBUG_BIND"]
+	if debug == "" || debug == "0.0.0.0" {
+		debug = "127.0.0.1"
+	}
+	cfg := doctor.Config{
+		BaseURL: *base,
+		S3URL:   "http://" + net.JoinHostPort(debug, "9000"),
+		LokiURL: "http://" + net.JoinHostPort(debug, "3100"),
+		Env:     env,
+	}
+	r := &stack.Runner{Dir: *dir, Stdout: io.Discard}
+	if running, err := r.Running(context.Background()); err == nil {
+		cfg.Running = running
+	}
+	start := time.Now()
+	results := doctor.Run(context.Background(), cfg)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(results)
+	} else {
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "CHECK\tSTATUS\tDETAIL")
+		for _, res := range results {
+			mark := map[doctor.Status]string{doctor.OK: "✓ ok", doctor.Fail: "✗ FAIL", doctor.Skipped: "- skipped"}[res.Status]
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", res.Name, mark, strings.ReplaceAll(res.Detail, "\n", " "))
+			if res.Hint != "" {
+				fmt.Fprintf(tw, "\t\thint: %s\n", res.Hint)
+			}
+		}
+		tw.Flush()
+		fmt.Fprintf(stdout, "doctor finished in %.1fs\n", time.Since(start).Seconds())
+	}
+	if doctor.Failed(results) {
+		return 1
+	}
+	return 0
+}

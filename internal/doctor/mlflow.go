@@ -1,0 +1,205 @@
+package doctor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/okx-hft/okx-hft-ops/internal/s3store"
+)
+
+// MLflowClient speaks MLflow's REST API through the proxy.
+type MLflowClient struct {
+	Base   string // e.g. http://127.0.0.1:8080/mlflow
+	User   string // proxy basic auth
+	Pass   string
+	Client *http.Client
+}
+
+func (m *MLflowClient) call(ctx context.Context, method, path string, in, out any) error {
+	var body bytes.Buffer
+	if in != nil {
+		json.NewEncoder(&body).Encode(in)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, m.Base+path, &body)
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(m.User, m.Pass)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := m.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var data bytes.Buffer
+	data.ReadFrom(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, snippet(data.Bytes()))
+	}
+	if out != nil {
+		return json.Unmarshal(data.Bytes(), out)
+	}
+	return nil
+}
+
+// MLflowRun is what a logged run created.
+type MLflowRun struct {
+	ExperimentID, RunID, ArtifactURI string
+}
+
+// ExperimentID returns the id of the named experiment, creating it.
+func (m *MLflowClient) ExperimentID(ctx context.Context, name string) (string, error) {
+	var got struct {
+		Experiment struct {
+			ID string `json:"experiment_id"`
+		} `json:"experiment"`
+	}
+	if err := m.call(ctx, http.MethodGet, "/api/2.0/mlflow/experiments/get-by-name?experiment_name="+url.QueryEscape(name), nil, &got); err == nil {
+		return got.Experiment.ID, nil
+	}
+	var created struct {
+		ID string `json:"experiment_id"`
+	}
+	if err := m.call(ctx, http.MethodPost, "/api/2.0/mlflow/experiments/create", map[string]string{"name": name}, &created); err != nil {
+		return "", err
+	}
+	return created.ID, nil
+}
+
+// LogRun creates a run with params, a metric and an artifact file.
+func (m *MLflowClient) LogRun(ctx context.Context, experimentID string, params map[string]string, metric string, value float64, artifactName string, artifact []byte) (MLflowRun, error) {
+	var created struct {
+		Run struct {
+			Info struct {
+				RunID       string `json:"run_id"`
+				ArtifactURI string `json:"artifact_uri"`
+			} `json:"info"`
+		} `json:"run"`
+	}
+	now := time.Now().UnixMilli()
+	if err := m.call(ctx, http.MethodPost, "/api/2.0/mlflow/runs/create", map[string]any{"experiment_id": experimentID, "start_time": now}, &created); err != nil {
+		return MLflowRun{}, err
+	}
+	run := MLflowRun{ExperimentID: experimentID, RunID: created.Run.Info.RunID, ArtifactURI: created.Run.Info.ArtifactURI}
+	var ps []map[string]string
+	for k, v := range params {
+		ps = append(ps, map[string]string{"key": k, "value": v})
+	}
+	batch := map[string]any{"run_id": run.RunID, "params": ps, "metrics": []map[string]any{{"key": metric, "value": value, "timestamp": now, "step": 0}}}
+	if err := m.call(ctx, http.MethodPost, "/api/2.0/mlflow/runs/log-batch", batch, nil); err != nil {
+		return run, err
+	}
+	key, err := run.ArtifactKey(artifactName)
+	if err != nil {
+		return run, err
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, m.Base+"/api/2.0/mlflow-artifacts/artifacts/"+key, bytes.NewReader(artifact))
+	req.SetBasicAuth(m.User, m.Pass)
+	resp, err := m.Client.Do(req)
+	if err != nil {
+		return run, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return run, fmt.Errorf("artifact upload answered %s", resp.Status)
+	}
+	return run, m.call(ctx, http.MethodPost, "/api/2.0/mlflow/runs/update", map[string]any{"run_id": run.RunID, "status": "FINISHED", "end_time": time.Now().UnixMilli()}, nil)
+}
+
+// ArtifactKey is the object key of an artifact of the run, relative to the
+// artifact destination (bucket mlflow).
+func (r MLflowRun) ArtifactKey(name string) (string, error) {
+	rest, ok := strings.CutPrefix(r.ArtifactURI, "mlflow-artifacts:/")
+	if !ok {
+		return "", fmt.Errorf("run artifact_uri %q is not proxied (mlflow-artifacts:/): start mlflow with --serve-artifacts", r.ArtifactURI)
+	}
+	return strings.TrimPrefix(rest, "/") + "/" + name, nil
+}
+
+// GetRun returns the run's params and metrics.
+func (m *MLflowClient) GetRun(ctx context.Context, runID string) (params map[string]string, metrics map[string]float64, err error) {
+	var out struct {
+		Run struct {
+			Data struct {
+				Params  []struct{ Key, Value string } `json:"params"`
+				Metrics []struct {
+					Key   string  `json:"key"`
+					Value float64 `json:"value"`
+				} `json:"metrics"`
+			} `json:"data"`
+		} `json:"run"`
+	}
+	if err := m.call(ctx, http.MethodGet, "/api/2.0/mlflow/runs/get?run_id="+url.QueryEscape(runID), nil, &out); err != nil {
+		return nil, nil, err
+	}
+	params, metrics = map[string]string{}, map[string]float64{}
+	for _, p := range out.Run.Data.Params {
+		params[p.Key] = p.Value
+	}
+	for _, mt := range out.Run.Data.Metrics {
+		metrics[mt.Key] = mt.Value
+	}
+	return params, metrics, nil
+}
+
+// DeleteRun soft-deletes a run.
+func (m *MLflowClient) DeleteRun(ctx context.Context, runID string) error {
+	return m.call(ctx, http.MethodPost, "/api/2.0/mlflow/runs/delete", map[string]string{"run_id": runID}, nil)
+}
+
+func (d *doctor) checkMLflow(ctx context.Context, base string) (string, error) {
+	user, pass := d.user()
+	m := &MLflowClient{Base: base + "/mlflow", User: user, Pass: pass, Client: &http.Client{Timeout: d.cfg.Timeout}}
+	page, body, err := d.request(ctx, http.MethodGet, base+"/mlflow/", "proxy", nil, nil)
+	if err != nil {
+		return "", err
+	}
+	if page.StatusCode != 200 || !bytes.Contains(bytes.ToLower(body), []byte("<html")) {
+		return "", fmt.Errorf("/mlflow/ answered %s without the UI page", page.Status)
+	}
+	exp, err := m.ExperimentID(ctx, "opsctl-doctor")
+	if err != nil {
+		return "", err
+	}
+	content := []byte(fmt.Sprintf("opsctl doctor %d\n", time.Now().UnixNano()))
+	run, err := m.LogRun(ctx, exp, map[string]string{"check": "doctor"}, "ok", 1, "doctor.txt", content)
+	if err != nil {
+		return "", err
+	}
+	defer m.DeleteRun(context.WithoutCancel(ctx), run.RunID)
+	params, metrics, err := m.GetRun(ctx, run.RunID)
+	if err != nil {
+		return "", err
+	}
+	if params["check"] != "doctor" || metrics["ok"] != 1 {
+		return "", fmt.Errorf("run %s came back with params %v, metrics %v", run.RunID, params, metrics)
+	}
+	detail := "experiment, run, params, metric and artifact logged through /mlflow/"
+	if d.running("seaweedfs") {
+		key, _ := run.ArtifactKey("doctor.txt")
+		store, err := s3store.New(d.cfg.S3URL, d.cfg.Env["AWS_ACCESS_KEY_ID"], d.cfg.Env["AWS_SECRET_ACCESS_KEY"])
+		if err != nil {
+			return "", err
+		}
+		bucket := strings.TrimSuffix(strings.TrimPrefix(d.cfg.Env["MLFLOW_ARTIFACT_ROOT"], "s3://"), "/")
+		if i := strings.IndexByte(bucket, '/'); i >= 0 {
+			key = bucket[i+1:] + "/" + key
+			bucket = bucket[:i]
+		}
+		ok, err := store.ObjectExists(ctx, bucket, key)
+		if err != nil {
+			return "", fmt.Errorf("reading s3://%s/%s: %w", bucket, key, err)
+		}
+		if !ok {
+			return "", fmt.Errorf("the artifact is not in the object store at s3://%s/%s", bucket, key)
+		}
+		detail += fmt.Sprintf("; artifact found at s3://%s/%s", bucket, key)
+	}
+	return detail, nil
+}

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/opsctl
 
-.PHONY: up down doctor check test test-unit fuzz dashboards opsctl
+.PHONY: up down doctor check test test-unit test-stack fuzz dashboards opsctl
 
 opsctl: $(BIN)
 $(BIN): $(shell find cmd internal -name '*.go' -not -name '*_test.go') go.mod go.sum
@@ -31,15 +31,24 @@ check: $(BIN)
 dashboards:
 	$(GO) run ./cmd/dashgen
 
-## test: every test that runs without Docker (see README: "What is verified how")
-test: test-unit
+## test: every test: the offline tests, then the stack test when a Docker engine answers
+test: test-unit test-stack
 
 test-unit: $(BIN)
-	@unformatted=$$(gofmt -l cmd internal); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	@unformatted=$$(gofmt -l cmd internal test); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run ./cmd/dashgen -check
 	./$(BIN) check --env .env.example
 	$(GO) test -count=1 ./...
+
+## test-stack: build the local images (cached) and run the real stack under Docker
+test-stack: $(BIN)
+	@if ! docker info >/dev/null 2>&1; then \
+	  if [ -n "$$CI" ]; then echo "test-stack: no Docker engine answers (CI must start one)"; exit 1; fi; \
+	  echo "test-stack: SKIPPED: no Docker engine answers; start Docker to run the stack test (README: What is verified how)"; exit 0; \
+	fi
+	bash test/stack/build-images.sh
+	OPS_STACK_TEST=1 $(GO) test -count=1 -v -timeout 75m ./test/stack/e2e/
 
 ## fuzz: run every fuzz target for FUZZTIME each
 FUZZTIME ?= 60s

@@ -53,7 +53,8 @@ docker_engine_install() {
   _de_log "installing ${missing[*]}"
   # policy-rc.d (when present) keeps the package scripts from starting a daemon themselves.
   DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" || return 1
+  DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 \
+    apt-get install -y -q --no-install-recommends "${missing[@]}" || return 1
 }
 
 # True when a daemon answers on the default socket.
@@ -61,12 +62,26 @@ docker_engine_answers() {
   timeout 10 docker info --format '{{.ServerVersion}}' >/dev/null 2>&1
 }
 
+# True while process PID runs (a zombie, killed but not yet reaped, does not count).
+_de_alive() {
+  local state
+  state="$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)" || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# True when some dockerd process runs (ours or not; zombies aside).
+_de_any_dockerd() {
+  local p
+  for p in $(pgrep -x dockerd 2>/dev/null); do _de_alive "$p" && return 0; done
+  return 1
+}
+
 # PID of the dockerd we started, when that process still runs.
 _de_our_pid() {
   local pid
   [ -f "$DOCKER_ENGINE_PIDFILE" ] || return 1
   pid="$(cat "$DOCKER_ENGINE_PIDFILE" 2>/dev/null)"
-  [ -n "$pid" ] && [ -d "/proc/$pid" ] || return 1
+  [ -n "$pid" ] && _de_alive "$pid" || return 1
   [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "dockerd" ] || return 1
   printf '%s\n' "$pid"
 }
@@ -113,12 +128,19 @@ docker_engine_start() {
   else
     rm -f "$DOCKER_ENGINE_PIDFILE"
     command -v dockerd >/dev/null 2>&1 || { _de_die "dockerd not installed (run: .ci/lib/docker-engine.sh install)"; return 1; }
-    if [ -S /var/run/docker.sock ] && ! pgrep -x dockerd >/dev/null 2>&1; then
+    if [ -S /var/run/docker.sock ] && ! _de_any_dockerd; then
       rm -f /var/run/docker.sock   # stale socket of a daemon that died
     fi
-    if pgrep -x dockerd >/dev/null 2>&1; then
+    if _de_any_dockerd; then
       _de_die "a dockerd process runs but does not answer; not starting a second one"; return 1
     fi
+    # A daemon killed a moment ago can linger as a zombie until it is reaped: its pid
+    # files would stop the new dockerd (and its containerd). They name no live process.
+    local f old
+    for f in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+      old="$(cat "$f" 2>/dev/null)" || continue
+      if [ -n "$old" ] && ! _de_alive "$old"; then rm -f "$f"; fi
+    done
     _de_save_host_state || { _de_die "could not save the firewall state"; return 1; }
     _de_log "starting dockerd (log: $DOCKER_ENGINE_LOG)"
     printf '\n===== %s dockerd start =====\n' "$(date -u +%FT%TZ)" >>"$DOCKER_ENGINE_LOG"
@@ -126,8 +148,8 @@ docker_engine_start() {
     local args=(--host=unix:///var/run/docker.sock) mtu
     # Give docker0 the MTU of the default route's interface when it is below 1500 (1400 on
     # some cloud machines), or large TLS packets from image builds can stall.
-    mtu="$(ip -o route get 1.1.1.1 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n1)"
-    mtu="$( [ -n "$mtu" ] && cat "/sys/class/net/$mtu/mtu" 2>/dev/null)"
+    mtu="$(ip -o route get 1.1.1.1 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n1)" || mtu=""
+    if [ -n "$mtu" ]; then mtu="$(cat "/sys/class/net/$mtu/mtu" 2>/dev/null)" || mtu=""; fi
     if [ -n "$mtu" ] && [ "$mtu" -lt 1500 ]; then args+=("--mtu=$mtu"); fi
     setsid dockerd "${args[@]}" >>"$DOCKER_ENGINE_LOG" 2>&1 </dev/null &
     pid=$!
@@ -135,7 +157,7 @@ docker_engine_start() {
   fi
   local waited=0
   until docker_engine_answers; do
-    if ! [ -d "/proc/$pid" ]; then
+    if ! _de_alive "$pid"; then
       tail -n 30 "$DOCKER_ENGINE_LOG" >&2
       rm -f "$DOCKER_ENGINE_PIDFILE"
       _de_restore_host_state
@@ -179,20 +201,21 @@ _de_restore_host_state() {
 docker_engine_stop() {
   local pid waited=0
   if ! pid="$(_de_our_pid)"; then
-    if [ -f "$DOCKER_ENGINE_PIDFILE" ]; then
-      _de_log "the dockerd this script started is gone already"
-      rm -f "$DOCKER_ENGINE_PIDFILE"
+    rm -f "$DOCKER_ENGINE_PIDFILE"
+    if [ -d "$DOCKER_ENGINE_SAVED" ] && ! _de_any_dockerd; then
+      # A daemon we started died or was killed without `stop`: undo what it left.
+      _de_log "the dockerd this script started is gone already; restoring the host state"
       _de_restore_host_state
     else
-      _de_log "no dockerd started by this script; nothing to stop"
+      _de_log "no dockerd started by this script runs; nothing to stop"
     fi
     return 0
   fi
   _de_log "stopping dockerd (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
   # dockerd stops the running containers first (their stop timeout, 10 s by default).
-  while [ -d "/proc/$pid" ] && [ "$waited" -lt 60 ]; do sleep 1; waited=$((waited + 1)); done
-  if [ -d "/proc/$pid" ]; then
+  while _de_alive "$pid" && [ "$waited" -lt 60 ]; do sleep 1; waited=$((waited + 1)); done
+  if _de_alive "$pid"; then
     _de_log "dockerd did not stop within 60s; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true; sleep 2
   fi
@@ -205,7 +228,7 @@ docker_engine_status() {
   local pid
   if pid="$(_de_our_pid)"; then
     _de_log "dockerd pid $pid started by this script"
-  elif pgrep -x dockerd >/dev/null 2>&1; then
+  elif _de_any_dockerd; then
     _de_log "dockerd pid(s) $(pgrep -x dockerd | tr '\n' ' ')not started by this script"
   else
     _de_log "no dockerd process"

@@ -154,6 +154,12 @@ func (s *Store) RoundTrip(ctx context.Context, bucket, key string) error {
 	return nil
 }
 
+// Put writes an object.
+func (s *Store) Put(ctx context.Context, bucket, key string, body []byte) error {
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(body)})
+	return err
+}
+
 // ObjectExists reports whether bucket/key exists.
 func (s *Store) ObjectExists(ctx context.Context, bucket, key string) (bool, error) {
 	_, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})

@@ -53,7 +53,23 @@ prometheus|okx-local/prometheus:v3.15.0|busybox|github.com/prometheus/prometheus
 alertmanager|okx-local/alertmanager:v0.34.1|busybox|github.com/prometheus/alertmanager@$ALERTMANAGER_VERSION
 node-exporter|okx-local/node-exporter:v1.12.1|busybox|github.com/prometheus/node_exporter@$NODE_EXPORTER_VERSION
 seaweedfs|okx-local/seaweedfs:4.48|debian|github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION (4.53)
+superset-base|okx-local/superset-base:bookworm|python-base|the apache/superset layout on python-base
+opsctl|okx-hft-ops/opsctl:0.1.0|-|this repository's cmd/opsctl, static
+telegram-stub|okx-local/telegram-stub:test|-|this repository's test/stack/telegramstub
+mlflow|okx-hft-ops/mlflow:3.17.0|python-base|this repository's mlflow/Dockerfile (MLflow 3.17.0 from PyPI)
+superset|okx-hft-ops/superset:6.1.0|superset-base|this repository's superset/Dockerfile (Superset 6.1.0 from PyPI)
 "
+
+REPO="$(cd "$HERE/../.." && pwd)"
+# Files of this repository an image is made from (part of its recipe).
+repo_sources() { # NAME
+  case "$1" in
+    opsctl) (cd "$REPO" && find cmd/opsctl internal go.mod go.sum -type f -name '*.go' -o -name 'go.*' -type f) ;;
+    telegram-stub) echo test/stack/telegramstub/main.go ;;
+    mlflow) echo mlflow/Dockerfile ;;
+    superset) (cd "$REPO" && find superset -type f) ;;
+  esac
+}
 
 log() { printf '[build-images] %s\n' "$*" >&2; }
 die() { printf '[build-images] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -77,6 +93,8 @@ recipe_hash() { # NAME -> sha256 of everything the image is made from
         declare -f "build_${name//-/_}" "bin_${name//-/_}" 2>/dev/null || true
         [ "$name" != debian ] || declare -f debian_rootfs
         [ "$base" = - ] || declare -f docker_build_dir
+        repo_sources "$name" | LC_ALL=C sort | while read -r f; do
+          printf '%s %s\n' "$f" "$(sha256sum <"$REPO/$f" | cut -d' ' -f1)"; done
         if [ -d "$IMAGES_DIR/$name" ]; then
           (cd "$IMAGES_DIR/$name" && find . -type f | LC_ALL=C sort | while read -r f; do
             printf '%s %s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)"; done)
@@ -145,9 +163,12 @@ prom_ldflags() { # VERSION REVISION BUILDDATE -> ldflags of the Prometheus proje
     "$p" "$1" "$p" "$2" "$p" "$p" "$p" "$3"
 }
 
-# artifact NAME VERSION BUILD_FN: $ARTIFACTS/NAME-VERSION/{bin,files}, built once per version
+# artifact NAME VERSION BUILD_FN: $ARTIFACTS/NAME-VERSION-RECIPE/{bin,files}, built once per
+# version (and per text of BUILD_FN, so that a changed recipe rebuilds); prints that path
 artifact() {
-  local name="$1" version="$2" fn="$3" out="$ARTIFACTS/$1-$2"
+  local name="$1" version="$2" fn="$3" out
+  out="$ARTIFACTS/$1-$2-$(declare -f "$fn" | sha256sum | cut -c1-8)"
+  printf '%s\n' "$out"
   if [ -f "$out/.complete" ]; then
     log "  binaries cached: $out"
     return 0
@@ -164,7 +185,11 @@ artifact() {
     rm -rf "$src" "$out.tmp"
     return 1
   fi
-  rm -rf "$src" "$out"
+  rm -rf "$src"
+  local old
+  for old in "$ARTIFACTS/$name-"*; do # earlier versions and recipes of NAME
+    [ "$old" = "$out.tmp" ] || rm -rf "$old"
+  done
   touch "$out.tmp/.complete"
   mv "$out.tmp" "$out"
 }
@@ -173,8 +198,15 @@ bin_prometheus() { # SRC OUT
   local m="github.com/prometheus/prometheus@$PROMETHEUS_VERSION" v
   module_copy "$m" "$1"
   v="$(cat "$1/VERSION")"
+  # The web UI is an npm build that is not done here. Embed (builtinassets) a placeholder
+  # page instead, so that the UI routes (/query, /alerts, ...) answer 200 with a note
+  # rather than 500; everything under /api/ and /-/ is the real thing.
+  mkdir -p "$1/web/ui/static/mantine-ui"
+  printf '<!DOCTYPE html><html><head><meta charset="utf-8"><title>TITLE_PLACEHOLDER</title></head><body><h1>Prometheus %s</h1><p>Local test build (okx-local/prometheus) without the web UI. The HTTP API is at api/v1/ (for example api/v1/targets).</p></body></html>\n' "$v" \
+    | gzip -9 -n >"$1/web/ui/static/mantine-ui/index.html.gz"
+  { cat "$1/web/ui/embed.go.tmpl"; echo; echo '//go:embed static/mantine-ui/index.html.gz'; echo 'var EmbedFS embed.FS'; } >"$1/web/ui/embed.go"
   (cd "$1" && timed prometheus "go build prometheus+promtool" "$LOGS/prometheus.log" \
-    "${GO_ENV[@]}" go build -trimpath -tags netgo \
+    "${GO_ENV[@]}" go build -trimpath -tags netgo,builtinassets \
       -ldflags "$(prom_ldflags "$v" "gomod-$PROMETHEUS_VERSION" "$(module_time "$m")")" \
       -o "$2/bin/" ./cmd/prometheus ./cmd/promtool)
   cp "$1/documentation/examples/prometheus.yml" "$1/LICENSE" "$1/NOTICE" "$2/files/"
@@ -229,7 +261,7 @@ docker_build_dir() {
   rm -rf "$ctx" && mkdir -p "$ctx"
   cp -r "$IMAGES_DIR/$name/." "$ctx/"
   if [ -n "$art" ]; then cp -r "$art/bin" "$art/files" "$ctx/"; fi
-  if [ -n "$extra" ]; then "$extra" "$ctx"; fi
+  if [ -n "$extra" ]; then $extra "$ctx"; fi # a command and its leading arguments
   timed "$name" "docker build $tag" "$LOGS/$name.log" \
     docker build --label "$RECIPE_LABEL=$(recipe_hash "$name")" \
       --label "$UPSTREAM_LABEL=$(field "$name" 4)" -t "$tag" "$ctx"
@@ -315,21 +347,42 @@ python_base_context() { # CTX: the host's extra CA certificates and pip configur
 build_python_base() { docker_build_dir python-base "" python_base_context; }
 
 build_prometheus() {
-  artifact prometheus "$PROMETHEUS_VERSION" bin_prometheus
-  docker_build_dir prometheus "$ARTIFACTS/prometheus-$PROMETHEUS_VERSION"
+  local art
+  art="$(artifact prometheus "$PROMETHEUS_VERSION" bin_prometheus)"
+  docker_build_dir prometheus "$art"
 }
 build_alertmanager() {
-  artifact alertmanager "$ALERTMANAGER_VERSION" bin_alertmanager
-  docker_build_dir alertmanager "$ARTIFACTS/alertmanager-$ALERTMANAGER_VERSION"
+  local art
+  art="$(artifact alertmanager "$ALERTMANAGER_VERSION" bin_alertmanager)"
+  docker_build_dir alertmanager "$art"
 }
 build_node_exporter() {
-  artifact node-exporter "$NODE_EXPORTER_VERSION" bin_node_exporter
-  docker_build_dir node-exporter "$ARTIFACTS/node-exporter-$NODE_EXPORTER_VERSION"
+  local art
+  art="$(artifact node-exporter "$NODE_EXPORTER_VERSION" bin_node_exporter)"
+  docker_build_dir node-exporter "$art"
 }
 build_seaweedfs() {
-  artifact seaweedfs "$SEAWEEDFS_VERSION" bin_seaweedfs
-  docker_build_dir seaweedfs "$ARTIFACTS/seaweedfs-$SEAWEEDFS_VERSION"
+  local art
+  art="$(artifact seaweedfs "$SEAWEEDFS_VERSION" bin_seaweedfs)"
+  docker_build_dir seaweedfs "$art"
 }
+
+build_superset_base() { docker_build_dir superset-base; }
+
+go_static_context() { # PACKAGE BINARY CTX: build a static binary of this repository into CTX
+  (cd "$REPO" && CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "-s -w" -o "$3/$2" "$1")
+}
+build_opsctl() { docker_build_dir opsctl "" "go_static_context ./cmd/opsctl opsctl"; }
+build_telegram_stub() { docker_build_dir telegram-stub "" "go_static_context ./test/stack/telegramstub telegramstub"; }
+
+repo_dockerfile() { # NAME DIR BASE: build the repository's own Dockerfile on a local base
+  local tag; tag="$(field "$1" 2)"
+  timed "$1" "docker build $tag" "$LOGS/$1.log" \
+    docker build --build-arg "BASE_IMAGE=$3" --label "$RECIPE_LABEL=$(recipe_hash "$1")" \
+      --label "$UPSTREAM_LABEL=$(field "$1" 4)" -t "$tag" "$REPO/$2"
+}
+build_mlflow() { repo_dockerfile mlflow mlflow okx-local/python-base:bookworm; }
+build_superset() { repo_dockerfile superset superset okx-local/superset-base:bookworm; }
 
 # --- main -----------------------------------------------------------------------------------
 
@@ -398,6 +451,9 @@ for n in "${ORDER[@]}"; do
   fi
   log "$tag: ${RESULT[$n]}"
 done
+
+# Earlier builds of our images that lost their tag to a rebuild.
+docker image prune -f --filter "label=$RECIPE_LABEL" >/dev/null 2>&1 || true
 
 failed=0
 log "summary ($((SECONDS - START))s):"

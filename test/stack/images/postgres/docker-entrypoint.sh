@@ -10,6 +10,11 @@ if [ "${1:0:1}" = '-' ]; then set -- postgres "$@"; fi
 
 if [ "$1" != 'postgres' ]; then exec "$@"; fi
 
+# `postgres --version`, `--help`, `-C setting`, ...: nothing to initialise.
+for arg in "${@:2}"; do
+  case "$arg" in -'?'|--help|--describe-config|-V|--version|-C|-C*) exec "$@" ;; esac
+done
+
 if [ "$(id -u)" = '0' ]; then
   mkdir -p "$PGDATA" /var/run/postgresql
   chmod 00700 "$PGDATA" || :

@@ -1,0 +1,576 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/okx-hft/okx-hft-ops/internal/doctor"
+	"github.com/okx-hft/okx-hft-ops/internal/s3store"
+)
+
+// Services with no local image; the override leaves them out.
+var notBuildable = map[string]bool{"grafana": true, "loki": true, "alloy": true, "cadvisor": true, "postgres-exporter": true}
+
+// State written by the test that must survive restarts.
+type persisted struct {
+	runID, artifactKey string
+	s3Key              string
+	silenceID          string
+	savedQueryID       int
+	sampleTime         time.Time
+}
+
+func TestStack(t *testing.T) {
+	s := newStack(t)
+	t.Cleanup(func() {
+		if os.Getenv("OPS_STACK_KEEP") == "1" {
+			return
+		}
+		s.run("docker", "compose", "down", "--volumes", "--remove-orphans")
+		s.run("docker", "compose", "-p", sidecarsProject, "-f", "test/stack/sidecars.compose.yaml", "--env-file", ".env", "down", "--volumes")
+	})
+	s.must("docker", "network", "inspect", "hft_network")
+	s.sidecars("up", "-d", "--wait")
+
+	start := time.Now()
+	out, err := s.run(s.Opsctl, "up", "--build=false", "--timeout", "15m")
+	t.Logf("opsctl up took %s:\n%s", time.Since(start).Round(time.Second), out)
+	if err != nil {
+		t.Fatalf("opsctl up failed: %v", err)
+	}
+
+	var p persisted
+	t.Run("every service healthy, every init job exited 0", func(t *testing.T) { s.checkHealthy(t) })
+	t.Run("only the proxy listens beyond loopback", func(t *testing.T) { s.checkPublishedPorts(t) })
+	t.Run("s3 buckets and credentials", func(t *testing.T) { p.s3Key = s.checkS3(t) })
+	t.Run("mlflow through the proxy", func(t *testing.T) { p.runID, p.artifactKey = s.checkMLflow(t) })
+	t.Run("superset through the proxy", func(t *testing.T) { p.savedQueryID = s.checkSuperset(t) })
+	t.Run("prometheus targets and rules", func(t *testing.T) { p.sampleTime = s.checkPrometheus(t) })
+	t.Run("alert reaches the telegram stand-in", func(t *testing.T) { s.checkAlertDelivery(t) })
+	t.Run("alertmanager silence", func(t *testing.T) { p.silenceID = s.createSilence(t) })
+	t.Run("proxy auth and a stopped upstream", func(t *testing.T) { s.checkProxy(t) })
+	t.Run("doctor", func(t *testing.T) { s.checkDoctor(t) })
+
+	t.Run("second up is a no-op", func(t *testing.T) {
+		before := s.containers()
+		out, err := s.run(s.Opsctl, "up", "--build=false", "--no-doctor")
+		if err != nil {
+			t.Fatalf("second opsctl up: %v\n%s", err, out)
+		}
+		after := s.containers()
+		for svc, b := range before {
+			if b.State == "running" && (after[svc].ID != b.ID || after[svc].StartedAt != b.StartedAt) {
+				t.Errorf("%s was recreated or restarted by a second up", svc)
+			}
+		}
+		s.checkPersisted(t, p)
+	})
+	t.Run("down and up keep the data", func(t *testing.T) {
+		s.compose("down")
+		if out, err := s.run(s.Opsctl, "up", "--build=false", "--no-doctor"); err != nil {
+			t.Fatalf("opsctl up after down: %v\n%s", err, out)
+		}
+		s.checkPersisted(t, p)
+	})
+	t.Run("killed stateful containers restart with their data", func(t *testing.T) {
+		// SIGKILL: no graceful shutdown, nothing flushed on the way out.
+		stateful := []string{"seaweedfs", "mlflow", "prometheus", "alertmanager", "superset"}
+		cs := s.containers()
+		for _, svc := range stateful {
+			s.must("docker", "kill", cs[svc].ID)
+		}
+		// Docker does not restart a container that was killed by hand
+		// (restart policies apply to crashes): start them as a user would.
+		if out, err := s.run(s.Opsctl, "up", "--build=false", "--no-doctor"); err != nil {
+			t.Fatalf("opsctl up after the kill: %v\n%s", err, out)
+		}
+		s.waitHealthy(stateful...)
+		s.checkPersisted(t, p)
+	})
+	t.Run("screenshots", func(t *testing.T) { s.screenshots(t) })
+}
+
+func (s *Stack) checkHealthy(t *testing.T) {
+	cs := s.containers()
+	oneShot := map[string]bool{"ops-init": true, "s3-init": true, "superset-init": true}
+	for svc, c := range cs {
+		switch {
+		case oneShot[svc]:
+			if c.State != "exited" || c.ExitCode != 0 {
+				t.Errorf("init job %s: %s, exit %d", svc, c.State, c.ExitCode)
+			}
+		case c.State != "running" || (c.Health != "" && c.Health != "healthy"):
+			t.Errorf("%s: %s/%s", svc, c.State, c.Health)
+		case c.Health == "":
+			t.Errorf("%s runs without a healthcheck", svc)
+		}
+	}
+	for svc := range oneShot {
+		if _, ok := cs[svc]; !ok {
+			t.Errorf("init job %s did not run", svc)
+		}
+	}
+	for svc := range notBuildable {
+		if _, ok := cs[svc]; ok {
+			t.Errorf("%s has no local image and should have been left out", svc)
+		}
+	}
+}
+
+func (s *Stack) checkPublishedPorts(t *testing.T) {
+	out := s.must("docker", "ps", "--format", "{{.Names}}\t{{.Ports}}")
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		name, ports, _ := strings.Cut(line, "\t")
+		if !strings.HasPrefix(name, project) {
+			continue
+		}
+		for _, p := range strings.Split(ports, ", ") {
+			if !strings.Contains(p, "->") {
+				continue
+			}
+			host := p[:strings.LastIndex(p[:strings.Index(p, "->")], ":")]
+			if host != "127.0.0.1" && !strings.Contains(name, "reverse-proxy") {
+				t.Errorf("%s publishes %s beyond loopback", name, p)
+			}
+		}
+	}
+}
+
+func (s *Stack) store(t *testing.T, secret string) *s3store.Store {
+	st, err := s3store.New(s3URL, s.Env["AWS_ACCESS_KEY_ID"], secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func (s *Stack) checkS3(t *testing.T) string {
+	ctx := context.Background()
+	st := s.store(t, s.Env["AWS_SECRET_ACCESS_KEY"])
+	buckets, err := st.ListBuckets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"mlflow", "backups"} {
+		if !strings.Contains(","+strings.Join(buckets, ",")+",", ","+want+",") {
+			t.Errorf("bucket %s missing: %v", want, buckets)
+		}
+	}
+	if err := st.RoundTrip(ctx, "backups", "stacktest/roundtrip"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.store(t, "not-the-secret-key-at-all").ListBuckets(ctx); err == nil || !s3store.IsAuthError(err) {
+		t.Errorf("a wrong secret key was not refused as an auth error: %v", err)
+	}
+	if err := s.store(t, "not-the-secret-key-at-all").RoundTrip(ctx, "backups", "stacktest/denied"); err == nil {
+		t.Error("a put with a wrong key succeeded")
+	}
+	key := "stacktest/persist.txt"
+	if err := st.RoundTrip(ctx, "backups", key); err != nil {
+		t.Fatal(err)
+	}
+	// RoundTrip deletes its object; leave one behind for the restarts.
+	if err := putObject(ctx, st, "backups", key); err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+func putObject(ctx context.Context, st *s3store.Store, bucket, key string) error {
+	return st.Put(ctx, bucket, key, []byte("kept across restarts\n"))
+}
+
+func (s *Stack) mlflow() *doctor.MLflowClient {
+	return &doctor.MLflowClient{Base: proxyURL + "/mlflow", User: s.Env["PROXY_BASIC_AUTH_USER"], Pass: s.Env["PROXY_BASIC_AUTH_PASSWORD"], Client: &http.Client{Timeout: 30 * time.Second}}
+}
+
+func (s *Stack) checkMLflow(t *testing.T) (runID, key string) {
+	ctx := context.Background()
+	m := s.mlflow()
+	exp, err := m.ExperimentID(ctx, "stacktest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := m.LogRun(ctx, exp, map[string]string{"model": "lgbm", "window": "250ms"}, "sharpe", 1.75, "model.txt", []byte("weights\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	params, metrics, err := m.GetRun(ctx, run.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if params["window"] != "250ms" || metrics["sharpe"] != 1.75 {
+		t.Errorf("run came back as params %v metrics %v", params, metrics)
+	}
+	key, _ = run.ArtifactKey("model.txt")
+	ok, err := s.store(t, s.Env["AWS_SECRET_ACCESS_KEY"]).ObjectExists(ctx, "mlflow", key)
+	if err != nil || !ok {
+		t.Errorf("artifact s3://mlflow/%s not in the object store: %v", key, err)
+	}
+	code, body := httpGet(t, proxyURL+"/mlflow/", s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"])
+	if code != 200 || !bytes.Contains(body, []byte("<html")) {
+		t.Errorf("/mlflow/ UI page: %d", code)
+	}
+	// The UI's assets must load under the prefix too.
+	for _, m := range regexp.MustCompile(`(?:src|href)="([^"]+\.(?:js|css))"`).FindAllSubmatch(body, 3) {
+		asset := string(m[1])
+		if !strings.HasPrefix(asset, "http") {
+			if !strings.HasPrefix(asset, "/") {
+				asset = "/mlflow/" + strings.TrimPrefix(asset, "./")
+			}
+			if c, _ := httpGet(t, proxyURL+asset, s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]); c != 200 {
+				t.Errorf("MLflow UI asset %s: %d", asset, c)
+			}
+		}
+	}
+	return run.RunID, key
+}
+
+// supersetClient is a session logged in through the proxy, with the CSRF
+// token Superset wants on every write.
+type supersetClient struct {
+	http *http.Client
+	csrf string
+}
+
+func (s *Stack) supersetSession(t *testing.T) *supersetClient {
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Timeout: 60 * time.Second, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if _, err := doctor.SupersetLogin(context.Background(), client, proxyURL, s.Env["SUPERSET_ADMIN_USER"], s.Env["SUPERSET_ADMIN_PASSWORD"]); err != nil {
+		t.Fatal(err)
+	}
+	c := &supersetClient{http: client}
+	var tok struct {
+		Result string `json:"result"`
+	}
+	if code := c.api(t, http.MethodGet, "/api/v1/security/csrf_token/", nil, &tok); code != 200 || tok.Result == "" {
+		t.Fatalf("csrf token: %d", code)
+	}
+	c.csrf = tok.Result
+	return c
+}
+
+func (c *supersetClient) api(t *testing.T, method, path string, in, out any) int {
+	var body bytes.Buffer
+	if in != nil {
+		json.NewEncoder(&body).Encode(in)
+	}
+	req, _ := http.NewRequest(method, proxyURL+"/superset"+path, &body)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Referer", proxyURL+"/superset/")
+	if c.csrf != "" {
+		req.Header.Set("X-CSRFToken", c.csrf)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(b.Bytes(), out); err != nil {
+			t.Fatalf("%s %s: %d %.300s", method, path, resp.StatusCode, b.String())
+		}
+	}
+	return resp.StatusCode
+}
+
+func (s *Stack) timescaleDatabaseID(t *testing.T, c *supersetClient) int {
+	var dbs struct {
+		Result []struct {
+			ID   int    `json:"id"`
+			Name string `json:"database_name"`
+		} `json:"result"`
+	}
+	c.api(t, http.MethodGet, "/api/v1/database/", nil, &dbs)
+	for _, d := range dbs.Result {
+		if d.Name == "timescaledb" {
+			return d.ID
+		}
+	}
+	t.Fatalf("database timescaledb is not registered in Superset: %+v", dbs.Result)
+	return 0
+}
+
+func (s *Stack) checkSuperset(t *testing.T) int {
+	code, _ := httpGet(t, proxyURL+"/superset/health", "", "")
+	if code != 200 {
+		t.Fatalf("/superset/health: %d", code)
+	}
+	c := s.supersetSession(t)
+	id := s.timescaleDatabaseID(t, c)
+	var res struct {
+		Data []map[string]any `json:"data"`
+	}
+	code = c.api(t, http.MethodPost, "/api/v1/sqllab/execute/", map[string]any{"database_id": id, "sql": "SELECT 41 + 1 AS answer", "runAsync": false}, &res)
+	if code != 200 || len(res.Data) != 1 || fmt.Sprint(res.Data[0]["answer"]) != "42" {
+		t.Errorf("query on timescaledb: %d %+v", code, res)
+	}
+	var created struct {
+		ID int `json:"id"`
+	}
+	code = c.api(t, http.MethodPost, "/api/v1/saved_query/", map[string]any{"db_id": id, "label": "stacktest", "sql": "SELECT 1"}, &created)
+	if code != 201 || created.ID == 0 {
+		t.Fatalf("saving a query: %d", code)
+	}
+	return created.ID
+}
+
+func (s *Stack) checkPrometheus(t *testing.T) time.Time {
+	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
+	var sample time.Time
+	eventually(t, 2*time.Minute, "every target of a running service is up", func() error {
+		_, body := httpGet(t, proxyURL+"/prometheus/api/v1/targets?state=active", user, pass)
+		var out struct {
+			Data struct {
+				ActiveTargets []struct {
+					Labels    map[string]string
+					Health    string
+					LastError string
+				}
+			}
+		}
+		json.Unmarshal(body, &out)
+		running := s.containers()
+		up := map[string]bool{}
+		for _, tg := range out.Data.ActiveTargets {
+			job := tg.Labels["job"]
+			svc := strings.Split(tg.Labels["instance"], ":")[0]
+			if c, ok := running[svc]; !ok || c.State != "running" {
+				continue // not part of this run: the trading stacks, the left-out services
+			}
+			if tg.Health != "up" {
+				return errorf("%s: %s %s", job, tg.Health, tg.LastError)
+			}
+			up[job] = true
+		}
+		for _, job := range []string{"prometheus", "alertmanager", "node-exporter", "seaweedfs"} {
+			if !up[job] {
+				return errorf("job %s is not up (up: %v)", job, up)
+			}
+		}
+		return nil
+	})
+	_, body := httpGet(t, proxyURL+"/prometheus/api/v1/rules", user, pass)
+	if !bytes.Contains(body, []byte(`"name":"Watchdog"`)) || bytes.Contains(body, []byte(`"health":"err"`)) {
+		t.Errorf("rules not loaded or failing: %.300s", body)
+	}
+	sample = time.Now().Add(-30 * time.Second).Truncate(time.Second)
+	return sample
+}
+
+func (s *Stack) checkAlertDelivery(t *testing.T) {
+	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
+	// Prometheus → Alertmanager: the watchdog arrives.
+	eventually(t, 2*time.Minute, "Watchdog reaches Alertmanager", func() error {
+		_, body := httpGet(t, proxyURL+"/alertmanager/api/v2/alerts?filter=alertname%3DWatchdog", user, pass)
+		if !bytes.Contains(body, []byte("Watchdog")) {
+			return errorf("not yet: %.200s", body)
+		}
+		return nil
+	})
+	// Alertmanager → Telegram: a critical alert is delivered at once.
+	req, _ := http.NewRequest(http.MethodDelete, telegramURL+"/messages", nil)
+	http.DefaultClient.Do(req)
+	alert := []map[string]any{{
+		"labels":      map[string]string{"alertname": "StackTestCritical", "severity": "critical", "job": "collector", "instance": "collector:8000"},
+		"annotations": map[string]string{"summary": "stack test alert", "runbook_url": "http://localhost:8080/runbooks/test"},
+	}}
+	body, _ := json.Marshal(alert)
+	preq, _ := http.NewRequest(http.MethodPost, proxyURL+"/alertmanager/api/v2/alerts", bytes.NewReader(body))
+	preq.SetBasicAuth(user, pass)
+	preq.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(preq)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("posting the alert: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	eventually(t, time.Minute, "the Telegram stand-in receives the alert", func() error {
+		code, msgs := httpGet(t, telegramURL+"/messages", "", "")
+		if code != 200 || !bytes.Contains(msgs, []byte("StackTestCritical")) {
+			return errorf("messages: %.300s", msgs)
+		}
+		if !bytes.Contains(msgs, []byte(`-1004242`)) || !bytes.Contains(msgs, []byte("runbook")) {
+			return errorf("message lacks the chat id or runbook link: %.400s", msgs)
+		}
+		return nil
+	})
+}
+
+func (s *Stack) createSilence(t *testing.T) string {
+	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
+	body, _ := json.Marshal(map[string]any{
+		"matchers":  []map[string]any{{"name": "alertname", "value": "StackTestSilenced", "isRegex": false, "isEqual": true}},
+		"startsAt":  time.Now().UTC().Format(time.RFC3339),
+		"endsAt":    time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339),
+		"createdBy": "stacktest", "comment": "must survive restarts",
+	})
+	req, _ := http.NewRequest(http.MethodPost, proxyURL+"/alertmanager/api/v2/silences", bytes.NewReader(body))
+	req.SetBasicAuth(user, pass)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		SilenceID string `json:"silenceID"`
+	}
+	json.NewDecoder(resp.Body).Decode(&out)
+	if out.SilenceID == "" {
+		t.Fatalf("creating a silence: %s", resp.Status)
+	}
+	return out.SilenceID
+}
+
+func (s *Stack) checkProxy(t *testing.T) {
+	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
+	for _, path := range []string{"/", "/prometheus/", "/alertmanager/", "/mlflow/"} {
+		if code, _ := httpGet(t, proxyURL+path, "", ""); code != 401 {
+			t.Errorf("%s without credentials: %d, want 401", path, code)
+		}
+		if code, _ := httpGet(t, proxyURL+path, user, "wrong-password"); code != 401 {
+			t.Errorf("%s with a wrong password: %d, want 401", path, code)
+		}
+		if code, _ := httpGet(t, proxyURL+path, user, pass); code != 200 && code != 302 {
+			t.Errorf("%s with credentials: %d", path, code)
+		}
+	}
+	for _, path := range []string{"/superset/login/", "/storage/login"} {
+		if code, body := httpGet(t, proxyURL+path, "", ""); code != 200 || !bytes.Contains(bytes.ToLower(body), []byte("<html")) {
+			t.Errorf("%s: %d, want its own login page", path, code)
+		}
+	}
+	code, body := httpGet(t, proxyURL+"/", user, pass)
+	if code != 200 || !bytes.Contains(body, []byte("/grafana/")) {
+		t.Errorf("landing page: %d", code)
+	}
+	if c, _ := httpGet(t, proxyURL+"/grafana/", "", ""); c != 502 {
+		t.Errorf("/grafana/ with Grafana absent: %d, want 502 (the proxy keeps serving the rest)", c)
+	}
+	s.compose("stop", "mlflow")
+	if c, _ := httpGet(t, proxyURL+"/mlflow/", user, pass); c != 502 {
+		t.Errorf("/mlflow/ with MLflow stopped: %d, want 502", c)
+	}
+	if c, _ := httpGet(t, proxyURL+"/prometheus/api/v1/status/buildinfo", user, pass); c != 200 {
+		t.Errorf("/prometheus/ while MLflow is stopped: %d", c)
+	}
+	s.compose("start", "mlflow")
+	s.waitHealthy("mlflow")
+}
+
+func (s *Stack) checkDoctor(t *testing.T) {
+	start := time.Now()
+	out, err := s.run(s.Opsctl, "doctor", "--json")
+	t.Logf("opsctl doctor took %s", time.Since(start).Round(100*time.Millisecond))
+	var results []doctor.Result
+	if jerr := json.Unmarshal([]byte(out), &results); jerr != nil {
+		t.Fatalf("doctor --json: %v\n%s", jerr, out)
+	}
+	for _, r := range results {
+		svc := map[string]string{"grafana UI": "grafana", "grafana datasources": "grafana", "loki push/query": "loki"}[r.Name]
+		switch {
+		case notBuildable[svc] && r.Status != doctor.Skipped:
+			t.Errorf("%s: %s, want skipped: not running", r.Name, r.Status)
+		case !notBuildable[svc] && r.Status != doctor.OK:
+			t.Errorf("%s: %s: %s", r.Name, r.Status, r.Detail)
+		}
+	}
+	if err != nil && !t.Failed() {
+		t.Errorf("doctor exited with %v", err)
+	}
+}
+
+func (s *Stack) checkPersisted(t *testing.T, p persisted) {
+	ctx := context.Background()
+	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
+	st := s.store(t, s.Env["AWS_SECRET_ACCESS_KEY"])
+	if ok, err := st.ObjectExists(ctx, "backups", p.s3Key); !ok {
+		t.Errorf("S3 object backups/%s lost: %v", p.s3Key, err)
+	}
+	if p.runID != "" {
+		params, _, err := s.mlflow().GetRun(ctx, p.runID)
+		if err != nil || params["model"] != "lgbm" {
+			t.Errorf("MLflow run %s lost: %v %v", p.runID, params, err)
+		}
+		if ok, err := st.ObjectExists(ctx, "mlflow", p.artifactKey); !ok {
+			t.Errorf("MLflow artifact %s lost: %v", p.artifactKey, err)
+		}
+	}
+	if !p.sampleTime.IsZero() {
+		eventually(t, time.Minute, "Prometheus sample from before the restart", func() error {
+			_, body := httpGet(t, fmt.Sprintf("%s/prometheus/api/v1/query?query=up%%7Bjob%%3D%%22prometheus%%22%%7D&time=%d", proxyURL, p.sampleTime.Unix()), user, pass)
+			if !bytes.Contains(body, []byte(`"result":[{`)) {
+				return errorf("no sample at %s: %.200s", p.sampleTime, body)
+			}
+			return nil
+		})
+	}
+	if p.silenceID != "" {
+		eventually(t, time.Minute, "Alertmanager silence", func() error {
+			code, body := httpGet(t, proxyURL+"/alertmanager/api/v2/silence/"+p.silenceID, user, pass)
+			if code != 200 || !bytes.Contains(body, []byte("must survive restarts")) {
+				return errorf("%d %.200s", code, body)
+			}
+			return nil
+		})
+	}
+	if p.savedQueryID != 0 {
+		eventually(t, 2*time.Minute, "Superset metadata", func() error {
+			c := s.supersetSession(t)
+			var q struct {
+				Result struct {
+					Label string `json:"label"`
+				} `json:"result"`
+			}
+			if code := c.api(t, http.MethodGet, fmt.Sprintf("/api/v1/saved_query/%d", p.savedQueryID), nil, &q); code != 200 || q.Result.Label != "stacktest" {
+				return errorf("saved query %d: %d %+v", p.savedQueryID, code, q)
+			}
+			return nil
+		})
+	}
+}
+
+// screenshots renders the landing page and the UIs with headless Chromium
+// into docs/screenshots when OPS_SCREENSHOTS is set.
+func (s *Stack) screenshots(t *testing.T) {
+	dir := os.Getenv("OPS_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("set OPS_SCREENSHOTS=<dir> to take screenshots")
+	}
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium is not installed")
+	}
+	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
+	auth := fmt.Sprintf("http://%s:%s@127.0.0.1:8080", user, pass)
+	pages := map[string]string{
+		"landing.png":    auth + "/",
+		"mlflow.png":     auth + "/mlflow/#/experiments",
+		"prometheus.png": auth + "/prometheus/targets",
+		"superset.png":   "http://127.0.0.1:8080/superset/login/",
+	}
+	os.MkdirAll(dir, 0o755)
+	for name, url := range pages {
+		profile := t.TempDir()
+		cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+			"--user-data-dir="+profile, "--window-size=1280,800", "--virtual-time-budget=8000",
+			"--screenshot="+filepath.Join(dir, name), url)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("screenshot %s: %v\n%s", name, err, out)
+		}
+	}
+}

@@ -1,6 +1,6 @@
 module github.com/okx-hft/okx-hft-ops
 
-go 1.26.8
+go 1.26.0
 
 require (
 	cloud.google.com/go/auth v0.23.2 // indirect

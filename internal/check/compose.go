@@ -247,7 +247,7 @@ func (r *Repo) checkComposePolicy() {
 
 // checkImagesBuilt checks that the Dockerfiles of the repo pin what they install.
 func (r *Repo) checkImagesBuilt() {
-	for _, df := range []string{"Dockerfile", "mlflow/Dockerfile", "superset/Dockerfile"} {
+	for _, df := range []string{"Dockerfile", "mlflow/Dockerfile", "superset/Dockerfile", "hftsim/Dockerfile"} {
 		data, ok := r.read(df)
 		if !ok {
 			continue

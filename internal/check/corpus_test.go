@@ -20,7 +20,7 @@ import (
 
 // repoFiles are the parts of the repository opsctl check reads.
 var repoFiles = []string{
-	"compose.yaml", ".env.example", "Dockerfile", "go.mod",
+	"compose.yaml", ".env.example", "Dockerfile", "go.mod", "hftsim",
 	"mlflow", "superset", "runbooks", "prometheus", "alertmanager", "loki", "alloy", "grafana", "nginx",
 }
 

@@ -26,6 +26,20 @@ type Line struct {
 type File struct {
 	Path  string
 	Lines []Line
+	index map[string]int // key → position in Lines (the first, for duplicates)
+}
+
+func (f *File) lookup(key string) (int, bool) {
+	if f.index == nil {
+		f.index = map[string]int{}
+		for i, l := range f.Lines {
+			if _, seen := f.index[l.Key]; l.Key != "" && !seen {
+				f.index[l.Key] = i
+			}
+		}
+	}
+	i, ok := f.index[key]
+	return i, ok
 }
 
 // ParseError is a defect at a line of an env file.
@@ -139,20 +153,16 @@ func truncate(s string) string {
 
 // Get returns the value of key and whether it is set.
 func (f *File) Get(key string) (string, bool) {
-	for _, l := range f.Lines {
-		if l.Key == key {
-			return l.Value, true
-		}
+	if i, ok := f.lookup(key); ok {
+		return f.Lines[i].Value, true
 	}
 	return "", false
 }
 
 // LineOf returns the line number of key, or 0.
 func (f *File) LineOf(key string) int {
-	for _, l := range f.Lines {
-		if l.Key == key {
-			return l.Number
-		}
+	if i, ok := f.lookup(key); ok {
+		return f.Lines[i].Number
 	}
 	return 0
 }
@@ -190,14 +200,13 @@ func (f *File) Set(key, value string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", key, err)
 	}
-	for i, l := range f.Lines {
-		if l.Key == key {
-			f.Lines[i].Value = value
-			f.Lines[i].Raw = key + "=" + q
-			return nil
-		}
+	if i, ok := f.lookup(key); ok {
+		f.Lines[i].Value = value
+		f.Lines[i].Raw = key + "=" + q
+		return nil
 	}
 	f.Lines = append(f.Lines, Line{Number: len(f.Lines) + 1, Raw: key + "=" + q, Key: key, Value: value})
+	f.index[key] = len(f.Lines) - 1
 	return nil
 }
 

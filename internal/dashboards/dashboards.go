@@ -50,10 +50,14 @@ const DefaultDir = "grafana/dashboards"
 // Builder builds one dashboard.
 type Builder func() (dashboard.Dashboard, error)
 
-// registered lists every dashboard, in the order they are generated. Add
-// trading overview, collector, executor, TimescaleDB and host dashboards here.
+// registered lists every dashboard, in the order they are generated.
 var registered = []Builder{
 	OpsNode,
+	TradingOverview,
+	Collector,
+	Executor,
+	TimescaleDB,
+	Host,
 }
 
 // All builds every registered dashboard. It fails when one cannot be built,

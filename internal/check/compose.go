@@ -97,6 +97,9 @@ func (r *Repo) checkCompose(ctx context.Context) {
 		cli.WithEnvFiles(envPath),
 		cli.WithDotEnv,
 		cli.WithDiscardEnvFile,
+		// Check the services of every profile (demo included), not only
+		// those `docker compose up` starts by default.
+		cli.WithProfiles([]string{"*"}),
 	)
 	if err == nil {
 		r.Project, err = opts.LoadProject(ctx)

@@ -56,6 +56,7 @@ seaweedfs|okx-local/seaweedfs:4.48|debian|github.com/seaweedfs/seaweedfs@$SEAWEE
 superset-base|okx-local/superset-base:bookworm|python-base|the apache/superset layout on python-base
 opsctl|okx-hft-ops/opsctl:0.1.0|-|this repository's cmd/opsctl, static
 telegram-stub|okx-local/telegram-stub:test|-|this repository's test/stack/telegramstub
+hftsim|okx-hft-ops/hftsim:0.1.0|-|this repository's cmd/hftsim, static
 mlflow|okx-hft-ops/mlflow:3.17.0|python-base|this repository's mlflow/Dockerfile (MLflow 3.17.0 from PyPI)
 superset|okx-hft-ops/superset:6.1.0|superset-base|this repository's superset/Dockerfile (Superset 6.1.0 from PyPI)
 "
@@ -66,6 +67,7 @@ repo_sources() { # NAME
   case "$1" in
     opsctl) (cd "$REPO" && find cmd/opsctl internal go.mod go.sum -type f -name '*.go' -o -name 'go.*' -type f) ;;
     telegram-stub) echo test/stack/telegramstub/main.go ;;
+    hftsim) (cd "$REPO" && find cmd/hftsim pkg/hftmetrics go.mod go.sum -type f) ;;
     mlflow) echo mlflow/Dockerfile ;;
     superset) (cd "$REPO" && find superset -type f) ;;
   esac
@@ -373,6 +375,7 @@ go_static_context() { # PACKAGE BINARY CTX: build a static binary of this reposi
   (cd "$REPO" && CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "-s -w" -o "$3/$2" "$1")
 }
 build_opsctl() { docker_build_dir opsctl "" "go_static_context ./cmd/opsctl opsctl"; }
+build_hftsim() { docker_build_dir hftsim "" "go_static_context ./cmd/hftsim hftsim"; }
 build_telegram_stub() { docker_build_dir telegram-stub "" "go_static_context ./test/stack/telegramstub telegramstub"; }
 
 repo_dockerfile() { # NAME DIR BASE: build the repository's own Dockerfile on a local base

@@ -134,6 +134,8 @@ func (s *Stack) environ() []string {
 	return append(os.Environ(),
 		"COMPOSE_PROJECT_NAME="+project,
 		"COMPOSE_FILE=compose.yaml:test/stack/compose.test.yaml",
+		// The demo profile: hftsim as the collector and executor.
+		"COMPOSE_PROFILES=demo",
 	)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -14,6 +15,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +63,8 @@ func TestStack(t *testing.T) {
 	t.Run("mlflow through the proxy", func(t *testing.T) { p.runID, p.artifactKey = s.checkMLflow(t) })
 	t.Run("superset through the proxy", func(t *testing.T) { p.savedQueryID = s.checkSuperset(t) })
 	t.Run("prometheus targets and rules", func(t *testing.T) { p.sampleTime = s.checkPrometheus(t) })
+	t.Run("every trading panel query returns data from hftsim", func(t *testing.T) { s.checkDashboardQueries(t) })
+	t.Run("alert latency", func(t *testing.T) { s.measureAlertLatency(t) })
 	t.Run("alert reaches the telegram stand-in", func(t *testing.T) { s.checkAlertDelivery(t) })
 	t.Run("alertmanager silence", func(t *testing.T) { p.silenceID = s.createSilence(t) })
 	t.Run("proxy auth and a stopped upstream", func(t *testing.T) { s.checkProxy(t) })
@@ -365,7 +370,7 @@ func (s *Stack) checkPrometheus(t *testing.T) time.Time {
 			}
 			up[job] = true
 		}
-		for _, job := range []string{"prometheus", "alertmanager", "node-exporter", "seaweedfs"} {
+		for _, job := range []string{"prometheus", "alertmanager", "node-exporter", "seaweedfs", "collector", "executor"} {
 			if !up[job] {
 				return errorf("job %s is not up (up: %v)", job, up)
 			}
@@ -602,5 +607,176 @@ func (s *Stack) screenshots(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("screenshot %s: %v\n%s", name, err, out)
 		}
+	}
+}
+
+var grafanaVariable = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
+
+// promQueries lists the Prometheus queries of a dashboard file's panels.
+func promQueries(t *testing.T, path string) map[string]string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr       string `json:"expr"`
+				Datasource struct {
+					UID string `json:"uid"`
+				} `json:"datasource"`
+			} `json:"targets"`
+			Panels []json.RawMessage `json:"panels"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, p := range d.Panels {
+		for i, tg := range p.Targets {
+			if tg.Datasource.UID == "prometheus" && tg.Expr != "" {
+				out[fmt.Sprintf("%s: %s [%d]", filepath.Base(path), p.Title, i)] = tg.Expr
+			}
+		}
+	}
+	return out
+}
+
+// checkDashboardQueries runs every panel query of the trading dashboards
+// that reads the metrics contract against Prometheus scraping hftsim, with
+// Grafana's variables substituted, and requires data.
+func (s *Stack) checkDashboardQueries(t *testing.T) {
+	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
+	files, _ := filepath.Glob(filepath.Join(s.Root, "grafana", "dashboards", "*.json"))
+	queries := map[string]string{}
+	for _, f := range files {
+		for k, v := range promQueries(t, f) {
+			if strings.Contains(v, "hft_") {
+				queries[k] = v
+			}
+		}
+	}
+	if len(queries) < 20 {
+		t.Fatalf("only %d trading panel queries found", len(queries))
+	}
+	substitute := func(expr string) string {
+		return grafanaVariable.ReplaceAllStringFunc(expr, func(v string) string {
+			name := strings.Trim(v, "${}")
+			switch name {
+			case "__rate_interval":
+				return "1m"
+			case "__interval":
+				return "15s"
+			case "__range":
+				return "5m"
+			default:
+				return ".*"
+			}
+		})
+	}
+	// Counters and histograms need a few scrapes (5 s apart) to have rates.
+	time.Sleep(30 * time.Second)
+	var empty []string
+	for name, expr := range queries {
+		q := substitute(expr)
+		code, body := httpGet(t, proxyURL+"/prometheus/api/v1/query?query="+url.QueryEscape(q), user, pass)
+		var res struct {
+			Status string `json:"status"`
+			Error  string `json:"error"`
+			Data   struct {
+				Result []json.RawMessage `json:"result"`
+			} `json:"data"`
+		}
+		json.Unmarshal(body, &res)
+		switch {
+		case code != 200 || res.Status != "success":
+			t.Errorf("%s: %s: %d %s", name, q, code, res.Error)
+		case len(res.Data.Result) == 0:
+			empty = append(empty, name+": "+q)
+		}
+	}
+	for _, e := range empty {
+		t.Errorf("no data from hftsim (healthy scenario): %s", e)
+	}
+	t.Logf("%d trading panel queries, %d without data", len(queries), len(empty))
+}
+
+// measureAlertLatency switches hftsim's executor into the kill-switch
+// scenario and times how long the Telegram stand-in takes to receive the
+// page; OPS_ALERT_TRIALS sets the number of trials (0 skips). With
+// OPS_HEALTHY_MINUTES it first runs the healthy scenario that long and
+// requires no alert but the watchdog and informational ones.
+func (s *Stack) measureAlertLatency(t *testing.T) {
+	trials, _ := strconv.Atoi(os.Getenv("OPS_ALERT_TRIALS"))
+	minutes, _ := strconv.Atoi(os.Getenv("OPS_HEALTHY_MINUTES"))
+	if trials == 0 && minutes == 0 {
+		t.Skip("set OPS_ALERT_TRIALS=10 (and OPS_HEALTHY_MINUTES=10) to measure")
+	}
+	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
+	scenario := func(port, name string) {
+		resp, err := http.Post("http://127.0.0.1:"+port+"/scenario?name="+name, "", nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("switching to %s: %v %v", name, err, resp)
+		}
+		resp.Body.Close()
+	}
+	messages := func() string {
+		_, b := httpGet(t, telegramURL+"/messages", "", "")
+		return string(b)
+	}
+	clear := func() {
+		req, _ := http.NewRequest(http.MethodDelete, telegramURL+"/messages", nil)
+		http.DefaultClient.Do(req)
+	}
+	if minutes > 0 {
+		scenario("18000", "healthy")
+		scenario("18001", "healthy")
+		clear()
+		time.Sleep(time.Duration(minutes) * time.Minute)
+		_, body := httpGet(t, proxyURL+"/alertmanager/api/v2/alerts?active=true&silenced=false", user, pass)
+		var alerts []struct {
+			Labels map[string]string `json:"labels"`
+		}
+		json.Unmarshal(body, &alerts)
+		var unexpected []string
+		for _, a := range alerts {
+			if sev := a.Labels["severity"]; sev != "none" && sev != "info" {
+				unexpected = append(unexpected, a.Labels["alertname"]+"/"+sev)
+			}
+		}
+		t.Logf("healthy for %d min: %d alerts active, unexpected: %v; Telegram messages: %.200s", minutes, len(alerts), unexpected, messages())
+		if len(unexpected) > 0 {
+			t.Errorf("alerts fired on healthy data: %v", unexpected)
+		}
+	}
+	var lat []time.Duration
+	for i := 0; i < trials; i++ {
+		clear()
+		t0 := time.Now()
+		scenario("18001", "kill-switch")
+		for !strings.Contains(messages(), "KillSwitchEngaged") {
+			if time.Since(t0) > 2*time.Minute {
+				t.Fatalf("trial %d: no page after 2 minutes", i+1)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		lat = append(lat, time.Since(t0))
+		scenario("18001", "healthy")
+		// Wait for the resolved message so the next trial opens a new group.
+		for !strings.Contains(messages(), "RESOLVED") {
+			if time.Since(t0) > 4*time.Minute {
+				t.Fatalf("trial %d: never resolved", i+1)
+			}
+			time.Sleep(time.Second)
+		}
+		t.Logf("trial %d: page after %s", i+1, lat[i].Round(10*time.Millisecond))
+	}
+	if len(lat) > 0 {
+		sorted := slices.Clone(lat)
+		slices.Sort(sorted)
+		q := func(p float64) time.Duration { return sorted[int(math.Ceil(p*float64(len(sorted))))-1] }
+		t.Logf("alert latency over %d trials: p50 %s, p95 %s, max %s", len(lat), q(0.5).Round(10*time.Millisecond), q(0.95).Round(10*time.Millisecond), sorted[len(sorted)-1].Round(10*time.Millisecond))
 	}
 }

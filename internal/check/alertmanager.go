@@ -122,6 +122,13 @@ func (r *Repo) checkAlertmanagerTemplates(patterns []string) {
 			r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", "", "show the alert name, summary and runbook link", "the Telegram message does not contain %q:\n%s", want, out)
 		}
 	}
+	// Rules link runbooks relatively; a person tapping the link in
+	// Telegram needs the public URL in front.
+	sample.Alerts[0].Annotations["runbook_url"] = "runbooks/ops-node.md#watchdog"
+	out, err = tmpl.ExecuteTextString(`{{ template "ops.telegram.message" . }}`, sample)
+	if want := "http://localhost:8080/runbooks/ops-node.md#watchdog"; err != nil || !strings.Contains(out, want) {
+		r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", "", "prefix relative runbook_url values with the public URL (ExternalURL without /alertmanager)", "a relative runbook link does not become %s: %v\n%s", want, err, out)
+	}
 }
 
 func templateLine(msg string) string {

@@ -400,7 +400,7 @@ func (s *Stack) checkAlertDelivery(t *testing.T) {
 	http.DefaultClient.Do(req)
 	alert := []map[string]any{{
 		"labels":      map[string]string{"alertname": "StackTestCritical", "severity": "critical", "job": "collector", "instance": "collector:8000"},
-		"annotations": map[string]string{"summary": "stack test alert", "runbook_url": "http://localhost:8080/runbooks/test"},
+		"annotations": map[string]string{"summary": "stack test alert", "runbook_url": "runbooks/ops-node.md#watchdog"},
 	}}
 	body, _ := json.Marshal(alert)
 	preq, _ := http.NewRequest(http.MethodPost, proxyURL+"/alertmanager/api/v2/alerts", bytes.NewReader(body))
@@ -416,8 +416,9 @@ func (s *Stack) checkAlertDelivery(t *testing.T) {
 		if code != 200 || !bytes.Contains(msgs, []byte("StackTestCritical")) {
 			return errorf("messages: %.300s", msgs)
 		}
-		if !bytes.Contains(msgs, []byte(`-1004242`)) || !bytes.Contains(msgs, []byte("runbook")) {
-			return errorf("message lacks the chat id or runbook link: %.400s", msgs)
+		// The rule's relative runbook link arrives absolute, under the public URL.
+		if !bytes.Contains(msgs, []byte(`-1004242`)) || !bytes.Contains(msgs, []byte(s.Env["OPS_PUBLIC_URL"]+"/runbooks/ops-node.md#watchdog")) {
+			return errorf("message lacks the chat id or the absolute runbook link: %.400s", msgs)
 		}
 		return nil
 	})
@@ -451,7 +452,7 @@ func (s *Stack) createSilence(t *testing.T) string {
 
 func (s *Stack) checkProxy(t *testing.T) {
 	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
-	for _, path := range []string{"/", "/prometheus/", "/alertmanager/", "/mlflow/"} {
+	for _, path := range []string{"/", "/prometheus/", "/alertmanager/", "/mlflow/", "/runbooks/ops-node.md"} {
 		if code, _ := httpGet(t, proxyURL+path, "", ""); code != 401 {
 			t.Errorf("%s without credentials: %d, want 401", path, code)
 		}

@@ -23,6 +23,9 @@ type Settings struct {
 	TelegramAPIURL       string
 	TelegramBotTokenFile string
 	PublicURL            string
+	// DeadMansSwitchURL receives the always-firing Watchdog every minute;
+	// an outside service alerts when the pings stop (the node is blind).
+	DeadMansSwitchURL string
 }
 
 // Telegram reports whether Telegram delivery is configured.
@@ -37,6 +40,7 @@ func FromEnv(getenv func(string) string, tokenFile string) Settings {
 		TelegramAPIURL:       getenv("TELEGRAM_API_URL"),
 		TelegramBotTokenFile: tokenFile,
 		PublicURL:            getenv("OPS_PUBLIC_URL"),
+		DeadMansSwitchURL:    getenv("DEADMANS_SWITCH_URL"),
 	}
 }
 
@@ -57,6 +61,11 @@ func (s Settings) Validate() error {
 	if s.Telegram() {
 		if u, err := url.Parse(s.TelegramAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			problems = append(problems, fmt.Sprintf("TELEGRAM_API_URL=%q is not an http(s) URL", s.TelegramAPIURL))
+		}
+	}
+	if s.DeadMansSwitchURL != "" {
+		if u, err := url.Parse(s.DeadMansSwitchURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			problems = append(problems, fmt.Sprintf("DEADMANS_SWITCH_URL=%q is not an http(s) URL", s.DeadMansSwitchURL))
 		}
 	}
 	if len(problems) > 0 {

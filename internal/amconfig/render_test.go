@@ -78,3 +78,30 @@ func TestRenderFileWritesAndRemovesToken(t *testing.T) {
 		t.Error("token file left behind after Telegram was switched off")
 	}
 }
+
+func TestRenderDeadMansSwitch(t *testing.T) {
+	s := Settings{TelegramAPIURL: "https://api.telegram.org", DeadMansSwitchURL: "https://hc.example.net/ping/abc"}
+	out, err := Render("t", repoTemplate(t), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadAlertmanager(out)
+	if err != nil {
+		t.Fatalf("rendered config does not load: %v\n%s", err, out)
+	}
+	first := cfg.Route.Routes[0]
+	if first.Receiver != "deadmansswitch" || first.RepeatInterval == nil || first.RepeatInterval.String() != "1m" {
+		t.Errorf("the Watchdog must go first to the dead man's switch every minute, got %+v", first)
+	}
+	if !strings.Contains(string(out), "url: https://hc.example.net/ping/abc") {
+		t.Errorf("webhook URL missing:\n%s", out)
+	}
+	s.DeadMansSwitchURL = "hc.example.net/ping"
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "DEADMANS_SWITCH_URL") {
+		t.Errorf("a URL without scheme must be refused naming DEADMANS_SWITCH_URL, got %v", err)
+	}
+	without, _ := Render("t", repoTemplate(t), Settings{TelegramAPIURL: "https://api.telegram.org"})
+	if strings.Contains(string(without), "deadmansswitch") {
+		t.Error("without DEADMANS_SWITCH_URL there must be no dead man's switch receiver")
+	}
+}

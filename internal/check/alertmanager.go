@@ -19,10 +19,10 @@ const alertmanagerTemplate = "alertmanager/alertmanager.yml.tmpl"
 func (r *Repo) alertmanagerVariants() map[string]amconfig.Settings {
 	tokenFile := "/etc/alertmanager/rendered/telegram_bot_token"
 	variants := map[string]amconfig.Settings{
-		"without Telegram": {TelegramAPIURL: r.Env["TELEGRAM_API_URL"], TelegramBotTokenFile: tokenFile, PublicURL: r.Env["OPS_PUBLIC_URL"]},
-		"with Telegram":    {TelegramBotToken: "123456:sample-token", TelegramChatID: "-1001234567890", TelegramAPIURL: "https://api.telegram.org", TelegramBotTokenFile: tokenFile, PublicURL: r.Env["OPS_PUBLIC_URL"]},
+		"without Telegram":                      {TelegramAPIURL: r.Env["TELEGRAM_API_URL"], TelegramBotTokenFile: tokenFile, PublicURL: r.Env["OPS_PUBLIC_URL"]},
+		"with Telegram and a dead man's switch": {TelegramBotToken: "123456:sample-token", TelegramChatID: "-1001234567890", TelegramAPIURL: "https://api.telegram.org", TelegramBotTokenFile: tokenFile, PublicURL: r.Env["OPS_PUBLIC_URL"], DeadMansSwitchURL: "https://deadman.example.net/ping/sample"},
 	}
-	if r.Env["TELEGRAM_BOT_TOKEN"] != "" || r.Env["TELEGRAM_CHAT_ID"] != "" {
+	if r.Env["TELEGRAM_BOT_TOKEN"] != "" || r.Env["TELEGRAM_CHAT_ID"] != "" || r.Env["DEADMANS_SWITCH_URL"] != "" {
 		variants["from "+r.EnvPath] = amconfig.FromEnv(func(k string) string { return r.Env[k] }, tokenFile)
 	}
 	return variants
@@ -37,7 +37,14 @@ func (r *Repo) checkAlertmanager() {
 	loaded := 0
 	for name, settings := range r.alertmanagerVariants() {
 		if err := settings.Validate(); err != nil {
-			r.f.Errorf("alertmanager", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("TELEGRAM_CHAT_ID")), "fix the Telegram settings in "+r.EnvPath, "%v", err)
+			key := "TELEGRAM_CHAT_ID"
+			for _, k := range []string{"TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL", "DEADMANS_SWITCH_URL", "TELEGRAM_CHAT_ID"} {
+				if strings.Contains(err.Error(), k) {
+					key = k
+					break
+				}
+			}
+			r.f.Errorf("alertmanager", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf(key)), "fix "+key+" in "+r.EnvPath, "%v", err)
 			continue
 		}
 		out, err := amconfig.Render(alertmanagerTemplate, string(data), settings)

@@ -38,6 +38,8 @@ var Specs = []Spec{
 	{Key: "SUPERSET_ADMIN_PASSWORD", Length: 24, Alphabet: alnum},
 	{Key: "TELEGRAM_BOT_TOKEN", Optional: true},
 	{Key: "TIMESCALEDB_PASSWORD", Optional: true},
+	// A ping URL's path is its secret: whoever knows it can fake pings.
+	{Key: "DEADMANS_SWITCH_URL", Optional: true},
 }
 
 // Lookup returns the spec of key.

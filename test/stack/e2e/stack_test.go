@@ -743,6 +743,11 @@ func (s *Stack) measureAlertLatency(t *testing.T) {
 		json.Unmarshal(body, &alerts)
 		var unexpected []string
 		for _, a := range alerts {
+			// Targets of the services this test environment leaves out are
+			// down by construction; on a user's machine they run.
+			if a.Labels["alertname"] == "OpsTargetDown" && notBuildable[a.Labels["job"]] {
+				continue
+			}
 			if sev := a.Labels["severity"]; sev != "none" && sev != "info" {
 				unexpected = append(unexpected, a.Labels["alertname"]+"/"+sev)
 			}

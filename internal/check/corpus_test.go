@@ -3,7 +3,6 @@ package check
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/okx-hft/okx-hft-ops/internal/envfile"
 	"github.com/okx-hft/okx-hft-ops/internal/finding"
+	"github.com/okx-hft/okx-hft-ops/internal/repotree"
 	"github.com/okx-hft/okx-hft-ops/internal/setup"
 	"github.com/okx-hft/okx-hft-ops/internal/tools"
 )
@@ -26,39 +26,19 @@ var repoFiles = []string{
 
 func repoRoot(t testing.TB) string {
 	t.Helper()
-	dir, _ := filepath.Abs(".")
-	for !fileExists(filepath.Join(dir, "go.mod")) {
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = parent
+	root, err := repotree.Root(".")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return dir
+	return root
 }
 
 // copyRepo copies the checked files of the repository into a fresh dir.
 func copyRepo(t testing.TB) string {
 	t.Helper()
-	root, dst := repoRoot(t), t.TempDir()
-	for _, rel := range repoFiles {
-		err := filepath.WalkDir(filepath.Join(root, rel), func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			r, _ := filepath.Rel(root, p)
-			if d.IsDir() {
-				return os.MkdirAll(filepath.Join(dst, r), 0o755)
-			}
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(dst, r), data, 0o644)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+	dst := t.TempDir()
+	if err := repotree.Copy(repoRoot(t), dst, repoFiles); err != nil {
+		t.Fatal(err)
 	}
 	return dst
 }

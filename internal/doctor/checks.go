@@ -114,7 +114,7 @@ func (d *doctor) checkTargets(ctx context.Context, base string) (string, error) 
 		if u != nil {
 			host, _, _ = net.SplitHostPort(u.Host)
 		}
-		service := serviceOfHost(host)
+		service := host // scrape targets name their compose service
 		switch {
 		case t.Health == "up":
 			up = append(up, t.Labels["job"])
@@ -138,10 +138,6 @@ func (d *doctor) checkTargets(ctx context.Context, base string) (string, error) 
 	}
 	return detail, nil
 }
-
-// serviceOfHost maps a scrape host to its compose service (aliases are
-// not used by scrape targets, so the host is the service).
-func serviceOfHost(host string) string { return host }
 
 func (d *doctor) checkRules(ctx context.Context, base string) (string, error) {
 	var out struct {

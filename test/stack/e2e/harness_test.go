@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/okx-hft/okx-hft-ops/internal/envfile"
+	"github.com/okx-hft/okx-hft-ops/internal/repotree"
 	"github.com/okx-hft/okx-hft-ops/internal/setup"
 )
 
@@ -43,17 +43,11 @@ type Stack struct {
 }
 
 func repoRoot(t testing.TB) string {
-	dir, _ := filepath.Abs(".")
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
+	root, err := repotree.Root(".")
+	if err != nil {
+		t.Fatal(err)
 	}
+	return root
 }
 
 var stackFiles = []string{
@@ -70,26 +64,8 @@ func newStack(t *testing.T) *Stack {
 	root := repoRoot(t)
 	dir := filepath.Join(os.TempDir(), project)
 	os.RemoveAll(dir)
-	for _, rel := range stackFiles {
-		err := filepath.WalkDir(filepath.Join(root, rel), func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			r, _ := filepath.Rel(root, p)
-			if d.IsDir() {
-				return os.MkdirAll(filepath.Join(dir, r), 0o755)
-			}
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			info, _ := d.Info()
-			os.MkdirAll(filepath.Dir(filepath.Join(dir, r)), 0o755)
-			return os.WriteFile(filepath.Join(dir, r), data, info.Mode().Perm())
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := repotree.Copy(root, dir, stackFiles); err != nil {
+		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "opsctl")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/opsctl")

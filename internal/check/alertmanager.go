@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"github.com/okx-hft/okx-hft-ops/internal/tghtml"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -129,12 +130,28 @@ func (r *Repo) checkAlertmanagerTemplates(patterns []string) {
 			r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", "", "show the alert name, summary and runbook link", "the Telegram message does not contain %q:\n%s", want, out)
 		}
 	}
-	// Rules link runbooks relatively; a person tapping the link in
-	// Telegram needs the public URL in front.
+	// Rules link runbooks and dashboards relatively; a person tapping the
+	// link in Telegram needs the public URL in front. The message goes out
+	// with parse_mode HTML: values holding "<" or "&" must be escaped or
+	// Telegram refuses it.
 	sample.Alerts[0].Annotations["runbook_url"] = "runbooks/ops-node.md#watchdog"
+	sample.Alerts[0].Annotations["dashboard_url"] = "grafana/d/collector?var-channel=books&var-inst_id=BTC-USDT"
+	sample.Alerts[0].Annotations["description"] = "free < 10% & falling"
 	out, err = tmpl.ExecuteTextString(`{{ template "ops.telegram.message" . }}`, sample)
-	if want := "http://localhost:8080/runbooks/ops-node.md#watchdog"; err != nil || !strings.Contains(out, want) {
-		r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", "", "prefix relative runbook_url values with the public URL (ExternalURL without /alertmanager)", "a relative runbook link does not become %s: %v\n%s", want, err, out)
+	if err != nil {
+		r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", templateLine(err.Error()), "define ops.telegram.message and keep it executable", "the Telegram message template fails: %v", err)
+		return
+	}
+	for _, want := range []struct{ text, fix string }{
+		{"http://localhost:8080/runbooks/ops-node.md#watchdog", "prefix relative runbook_url values with the public URL (ExternalURL without /alertmanager)"},
+		{"http://localhost:8080/grafana/d/collector?var-channel=books&amp;var-inst_id=BTC-USDT", "prefix relative dashboard_url values with the public URL and escape them with | html"},
+	} {
+		if !strings.Contains(out, want.text) {
+			r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", "", want.fix, "a relative link does not become %s:\n%s", want.text, out)
+		}
+	}
+	if err := tghtml.Validate(out); err != nil {
+		r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", "", "escape every value with | html (the message is sent with parse_mode HTML)", "Telegram would refuse the message: %v\n%s", err, out)
 	}
 }
 

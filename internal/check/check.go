@@ -37,7 +37,8 @@ type Repo struct {
 	Project  *types.Project
 	External map[string][]string // x-external-services
 
-	envBroken bool // the env file has lines compose-go cannot read
+	envBroken     bool                // the env file has lines compose-go cannot read
+	dashboardVars map[string][]string // dashboard uid → its variables, read once
 	f         finding.List
 }
 

@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/okx-hft/okx-hft-ops/internal/dashboards"
 	"github.com/okx-hft/okx-hft-ops/internal/yamlpos"
 )
 
@@ -224,13 +226,14 @@ func (r *Repo) checkRuleFile(rel string, jobs map[string]bool) {
 			if !slices.Contains(Severities, sev) {
 				r.f.Errorf("prometheus-rules", rel, doc.LineString(base+".labels"), fmt.Sprintf("set labels.severity to one of %v", Severities), "alert %s has severity %q; Alertmanager routes on severity", rule.Alert, sev)
 			}
-			for _, a := range []string{"summary", "runbook_url"} {
+			for _, a := range []string{"summary", "runbook_url", "dashboard_url"} {
 				if rule.Annotations[a] == "" {
 					r.f.Errorf("prometheus-rules", rel, doc.LineString(base+".annotations"), fmt.Sprintf("add annotations.%s", a), "alert %s has no %s", rule.Alert, a)
 				}
 			}
 			r.checkRuleJobs(rel, doc.LineString(base+".expr"), rule.Alert, rule.Expr, jobs)
 			r.checkRunbook(rel, doc.LineString(base+".annotations"), rule.Alert, rule.Annotations["runbook_url"])
+			r.checkDashboardLink(rel, doc.LineString(base+".annotations.dashboard_url"), rule.Alert, rule.Annotations["dashboard_url"])
 		}
 	}
 }
@@ -318,4 +321,67 @@ func anchor(heading string) string {
 		}
 	}
 	return b.String()
+}
+
+// dashboardRef matches a link to a provisioned Grafana dashboard, relative
+// (grafana/d/uid?var-x=y, made absolute by the Telegram template) or
+// absolute (https://host/grafana/d/uid/slug?...).
+var dashboardRef = regexp.MustCompile(`^(?:https?://[^/]+/|/)?(?:.*/)?grafana/d/([^/?#]+)(?:/[^?#]*)?(?:\?([^#]*))?`)
+
+// checkDashboardLink verifies that a dashboard_url names a dashboard of
+// grafana/dashboards by uid, and that its var-NAME parameters are
+// variables of that dashboard: a wrong uid opens "Dashboard not found" on
+// the phone, a wrong variable silently shows every series.
+func (r *Repo) checkDashboardLink(file, pos, alert, link string) {
+	if link == "" {
+		return
+	}
+	if strings.HasPrefix(link, "/") {
+		r.f.Errorf("dashboard-link", file, pos, "write the link relative (grafana/d/<uid>?var-x=y) so the Telegram template prefixes OPS_PUBLIC_URL", "alert %s links its dashboard as %q, which a phone cannot open", alert, link)
+		return
+	}
+	m := dashboardRef.FindStringSubmatch(link)
+	if m == nil {
+		return
+	}
+	if r.dashboardVars == nil {
+		r.dashboardVars = map[string][]string{}
+		files, _ := filepath.Glob(r.path(filepath.Join(dashboards.DefaultDir, "*.json")))
+		for _, f := range files {
+			var d struct {
+				UID        string `json:"uid"`
+				Templating struct {
+					List []struct {
+						Name string `json:"name"`
+					} `json:"list"`
+				} `json:"templating"`
+			}
+			data, err := os.ReadFile(f)
+			if err != nil || json.Unmarshal(data, &d) != nil || d.UID == "" {
+				continue // the dashboard check reports unreadable files
+			}
+			vars := []string{}
+			for _, v := range d.Templating.List {
+				vars = append(vars, v.Name)
+			}
+			r.dashboardVars[d.UID] = vars
+		}
+	}
+	vars, ok := r.dashboardVars[m[1]]
+	if !ok {
+		var uids []string
+		for uid := range r.dashboardVars {
+			uids = append(uids, uid)
+		}
+		slices.Sort(uids)
+		r.f.Errorf("dashboard-link", file, pos, fmt.Sprintf("link one of the provisioned dashboards: %s", strings.Join(uids, ", ")), "alert %s links to dashboard uid %q, which is not in %s", alert, m[1], dashboards.DefaultDir)
+		return
+	}
+	for _, kv := range strings.Split(m[2], "&") {
+		name, ok := strings.CutPrefix(strings.SplitN(kv, "=", 2)[0], "var-")
+		if !ok || slices.Contains(vars, name) {
+			continue
+		}
+		r.f.Errorf("dashboard-link", file, pos, fmt.Sprintf("use one of the variables of dashboard %s: %s", m[1], strings.Join(vars, ", ")), "alert %s sets var-%s, which dashboard %s does not define", alert, name, m[1])
+	}
 }

@@ -66,7 +66,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 repo_sources() { # NAME
   case "$1" in
     opsctl) (cd "$REPO" && find cmd/opsctl internal go.mod go.sum -type f -name '*.go' -o -name 'go.*' -type f) ;;
-    telegram-stub) echo test/stack/telegramstub/main.go ;;
+    telegram-stub) (cd "$REPO" && find test/stack/telegramstub internal/tghtml go.mod go.sum -type f) ;;
     hftsim) (cd "$REPO" && find cmd/hftsim pkg/hftmetrics go.mod go.sum -type f) ;;
     mlflow) echo mlflow/Dockerfile ;;
     superset) (cd "$REPO" && find superset -type f) ;;

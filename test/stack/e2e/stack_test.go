@@ -400,7 +400,12 @@ func (s *Stack) checkAlertDelivery(t *testing.T) {
 	http.DefaultClient.Do(req)
 	alert := []map[string]any{{
 		"labels":      map[string]string{"alertname": "StackTestCritical", "severity": "critical", "job": "collector", "instance": "collector:8000"},
-		"annotations": map[string]string{"summary": "stack test alert", "runbook_url": "runbooks/ops-node.md#watchdog"},
+		"annotations": map[string]string{
+			"summary":       "stack test alert",
+			"description":   "p99 < budget & rising",
+			"runbook_url":   "runbooks/ops-node.md#watchdog",
+			"dashboard_url": "grafana/d/collector?var-channel=books&var-inst_id=BTC-USDT",
+		},
 	}}
 	body, _ := json.Marshal(alert)
 	preq, _ := http.NewRequest(http.MethodPost, proxyURL+"/alertmanager/api/v2/alerts", bytes.NewReader(body))
@@ -416,11 +421,38 @@ func (s *Stack) checkAlertDelivery(t *testing.T) {
 		if code != 200 || !bytes.Contains(msgs, []byte("StackTestCritical")) {
 			return errorf("messages: %.300s", msgs)
 		}
-		// The rule's relative runbook link arrives absolute, under the public URL.
-		if !bytes.Contains(msgs, []byte(`-1004242`)) || !bytes.Contains(msgs, []byte(s.Env["OPS_PUBLIC_URL"]+"/runbooks/ops-node.md#watchdog")) {
-			return errorf("message lacks the chat id or the absolute runbook link: %.400s", msgs)
+		// The relative runbook and dashboard links arrive absolute, under the
+		// public URL, and the message is HTML Telegram accepts (the stand-in
+		// refuses anything else with 400, as Telegram does).
+		var got []struct {
+			Body struct {
+				ChatID    json.Number `json:"chat_id"`
+				Text      string      `json:"text"`
+				ParseMode string      `json:"parse_mode"`
+			} `json:"body"`
 		}
-		return nil
+		if err := json.Unmarshal(msgs, &got); err != nil {
+			return errorf("messages: %v", err)
+		}
+		for _, m := range got {
+			if !strings.Contains(m.Body.Text, "StackTestCritical") {
+				continue
+			}
+			for _, want := range []string{
+				s.Env["OPS_PUBLIC_URL"] + "/runbooks/ops-node.md#watchdog",
+				s.Env["OPS_PUBLIC_URL"] + "/grafana/d/collector?var-channel=books&amp;var-inst_id=BTC-USDT",
+				"p99 &lt; budget &amp; rising",
+			} {
+				if !strings.Contains(m.Body.Text, want) {
+					return errorf("message lacks %q: %s", want, m.Body.Text)
+				}
+			}
+			if m.Body.ChatID.String() != "-1004242" || m.Body.ParseMode != "HTML" {
+				return errorf("message has chat_id %s and parse_mode %q, want -1004242 and HTML", m.Body.ChatID, m.Body.ParseMode)
+			}
+			return nil
+		}
+		return errorf("no message of StackTestCritical in %.300s", msgs)
 	})
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/okx-hft/okx-hft-ops/internal/tghtml"
 )
 
 // Message is one received sendMessage call.
@@ -48,6 +50,22 @@ func main() {
 		if !json.Valid(body) {
 			http.Error(w, `{"ok":false,"error_code":400,"description":"Bad Request: invalid JSON"}`, http.StatusBadRequest)
 			return
+		}
+		// Telegram refuses HTML it cannot parse; so does the stand-in, so
+		// that a template producing such messages fails the stack test.
+		var msg struct {
+			Text      string `json:"text"`
+			ParseMode string `json:"parse_mode"`
+		}
+		json.Unmarshal(body, &msg)
+		if msg.ParseMode == "HTML" {
+			if err := tghtml.Validate(msg.Text); err != nil {
+				log.Printf("refused a message: %v", err)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				json.NewEncoder(w).Encode(map[string]any{"ok": false, "error_code": 400, "description": "Bad Request: " + err.Error()})
+				return
+			}
 		}
 		mu.Lock()
 		messages = append(messages, Message{Token: strings.TrimPrefix(token, "bot"), Received: time.Now(), Body: body})

@@ -49,6 +49,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "probe" {
 		return probe(args[1:], stderr)
 	}
+	if len(args) > 0 && args[0] == "backfill" {
+		return backfill(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("hftsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	role := fs.String("role", "", "service to simulate: collector or executor")
@@ -59,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	tick := fs.Duration("tick", 100*time.Millisecond, "simulation step (10ms to 1s)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: hftsim --role collector|executor [flags]\n       hftsim probe URL\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: hftsim --role collector|executor [flags]\n       hftsim probe URL\n       hftsim backfill --out FILE [--hours 24] [--instruments ...]\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

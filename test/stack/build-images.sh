@@ -5,10 +5,14 @@
 # test/stack/README.md for what each one really runs.
 #
 # Usage: test/stack/build-images.sh [--force] [--list] [NAME...]
+#        test/stack/build-images.sh --binaries prometheus
 #   NAME      one or more of the names in the table below (default: all); the images they
 #             are built on are built first when missing
 #   --force   rebuild the named images even when their tag is present and current
 #   --list    print the table of images and their state, build nothing
+#   --binaries prometheus
+#             build (once) only the Go binaries of that image, without Docker, and print
+#             the folder holding them (the query-cost measurement runs them directly)
 #
 # An image is built only when its tag is missing or its label
 # org.okx-hft-ops.test.recipe differs from the hash of its recipe (its folder under
@@ -389,16 +393,33 @@ build_superset() { repo_dockerfile superset superset okx-local/superset-base:boo
 
 # --- main -----------------------------------------------------------------------------------
 
-FORCE=0; LIST=0; WANT=()
+FORCE=0; LIST=0; BINARIES=0; WANT=()
 for a in "$@"; do
   case "$a" in
     --force) FORCE=1 ;;
+    --binaries) BINARIES=1 ;;
     --list) LIST=1 ;;
     -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $a" ;;
     *) [ -n "$(field "$a" 2)" ] || die "unknown image $a (one of: $(all_names | tr '\n' ' '))"; WANT+=("$a") ;;
   esac
 done
+if [ "$BINARIES" = 1 ]; then
+  case "${WANT[*]:-}" in
+    prometheus|alertmanager|node-exporter) ;;
+    *) die "--binaries takes one of: prometheus alertmanager node-exporter" ;;
+  esac
+  command -v go >/dev/null || die "go is needed"
+  [ -x /usr/bin/time ] || die "/usr/bin/time is needed (apt-get install time)"
+  mkdir -p "$CACHE" "$LOGS" "$ARTIFACTS"
+  [ -f "$TIMINGS" ] || printf 'when\timage\tstep\tseconds\tpeak_rss_mib\tresult\n' >"$TIMINGS"
+  exec 9>"$CACHE/.build-images.lock"
+  flock -w 3600 9 || die "another build-images.sh still runs after an hour"
+  n="${WANT[0]}"; v="${n^^}_VERSION"; v="${v//-/_}"
+  art="$(artifact "$n" "${!v}" "bin_${n//-/_}")"
+  printf '%s/bin\n' "$art"
+  exit 0
+fi
 [ "${#WANT[@]}" -gt 0 ] || mapfile -t WANT < <(all_names)
 
 timeout 10 docker info >/dev/null 2>&1 || die "no Docker daemon answers (start one: bash .ci/lib/docker-engine.sh start)"

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okx-hft/okx-hft-ops/internal/dashboards"
 	"github.com/okx-hft/okx-hft-ops/internal/doctor"
 	"github.com/okx-hft/okx-hft-ops/internal/s3store"
 )
@@ -643,60 +644,28 @@ func (s *Stack) screenshots(t *testing.T) {
 	}
 }
 
-var grafanaVariable = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
 
 // promQueries lists the Prometheus queries of a dashboard file's panels.
-func promQueries(t *testing.T, path string) map[string]string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d struct {
-		Panels []struct {
-			Title   string `json:"title"`
-			Targets []struct {
-				Expr       string `json:"expr"`
-				Datasource struct {
-					UID string `json:"uid"`
-				} `json:"datasource"`
-			} `json:"targets"`
-			Panels []json.RawMessage `json:"panels"`
-		} `json:"panels"`
-	}
-	if err := json.Unmarshal(data, &d); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for _, p := range d.Panels {
-		for i, tg := range p.Targets {
-			if tg.Datasource.UID == "prometheus" && tg.Expr != "" {
-				out[fmt.Sprintf("%s: %s [%d]", filepath.Base(path), p.Title, i)] = tg.Expr
-			}
-		}
-	}
-	return out
-}
-
 // checkDashboardQueries runs every panel query of the trading dashboards
 // that reads the metrics contract against Prometheus scraping hftsim, with
 // Grafana's variables substituted, and requires data.
 func (s *Stack) checkDashboardQueries(t *testing.T) {
 	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
-	files, _ := filepath.Glob(filepath.Join(s.Root, "grafana", "dashboards", "*.json"))
+	all, err := dashboards.PrometheusQueries(filepath.Join(s.Root, dashboards.DefaultDir))
+	if err != nil {
+		t.Fatal(err)
+	}
 	queries := map[string]string{}
-	for _, f := range files {
-		for k, v := range promQueries(t, f) {
-			if strings.Contains(v, "hft_") {
-				queries[k] = v
-			}
+	for _, q := range all {
+		if strings.Contains(q.Expr, "hft_") {
+			queries[q.Name()] = q.Expr
 		}
 	}
 	if len(queries) < 20 {
 		t.Fatalf("only %d trading panel queries found", len(queries))
 	}
 	substitute := func(expr string) string {
-		return grafanaVariable.ReplaceAllStringFunc(expr, func(v string) string {
-			name := strings.Trim(v, "${}")
+		return dashboards.ExpandVariables(expr, func(name string) string {
 			switch name {
 			case "__rate_interval":
 				return "1m"

@@ -39,7 +39,7 @@ type Repo struct {
 
 	envBroken     bool                // the env file has lines compose-go cannot read
 	dashboardVars map[string][]string // dashboard uid → its variables, read once
-	f         finding.List
+	f             finding.List
 }
 
 func (r *Repo) path(rel string) string { return filepath.Join(r.Dir, rel) }

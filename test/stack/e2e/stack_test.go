@@ -400,7 +400,7 @@ func (s *Stack) checkAlertDelivery(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodDelete, telegramURL+"/messages", nil)
 	http.DefaultClient.Do(req)
 	alert := []map[string]any{{
-		"labels":      map[string]string{"alertname": "StackTestCritical", "severity": "critical", "job": "collector", "instance": "collector:8000"},
+		"labels": map[string]string{"alertname": "StackTestCritical", "severity": "critical", "job": "collector", "instance": "collector:8000"},
 		"annotations": map[string]string{
 			"summary":       "stack test alert",
 			"description":   "p99 < budget & rising",
@@ -643,7 +643,6 @@ func (s *Stack) screenshots(t *testing.T) {
 		}
 	}
 }
-
 
 // promQueries lists the Prometheus queries of a dashboard file's panels.
 // checkDashboardQueries runs every panel query of the trading dashboards

@@ -61,13 +61,13 @@ func Collector() (dashboard.Dashboard, error) {
 	b.WithRow(dashboard.NewRowBuilder("Feeds ($channel, $inst_id)")).
 		WithPanel(newTimeseries().
 			Title("Messages per channel").
-			WithTarget(promRange("A", `sum by (channel) (rate(hft_feed_messages_total{`+feedFilter+`}[$__rate_interval]))`, "{{channel}}")).
+			WithTarget(promRange("A", `sum by (channel) (`+feedRate+`{`+feedFilter+`})`, "{{channel}}")).
 			Span(12).Height(8).
 			Unit("short").Min(0).AxisLabel("msg/s").
 			Legend(legendTable())).
 		WithPanel(newTimeseries().
 			Title("Messages per channel and instrument").
-			WithTarget(promRange("A", `sum by (channel, inst_id) (rate(hft_feed_messages_total{`+feedFilter+`}[$__rate_interval]))`, "{{channel}} {{inst_id}}")).
+			WithTarget(promRange("A", `sum by (channel, inst_id) (`+feedRate+`{`+feedFilter+`})`, "{{channel}} {{inst_id}}")).
 			Span(12).Height(8).
 			Unit("short").Min(0).AxisLabel("msg/s").
 			Legend(legendTable())).

@@ -52,7 +52,7 @@ func Executor() (dashboard.Dashboard, error) {
 		WithPanel(newStat().
 			Title("Acks slower than 100 ms").
 			Description("Share of place-order acknowledgements slower than 100 ms (an exact bucket boundary) over the rate interval.").
-			WithTarget(promInstant("A", `1 - sum(rate(hft_order_ack_latency_seconds_bucket{`+jobExecutor+`,le="0.1"}[$__rate_interval])) / (sum(rate(hft_order_ack_latency_seconds_count{`+jobExecutor+`}[$__rate_interval])) > 0)`, "slow")).
+			WithTarget(promInstant("A", `1 - sum(`+bucketRate("hft_order_ack_latency_seconds")+`{`+jobExecutor+`,le="0.1"}) / (sum(`+bucketRate("hft_order_ack_latency_seconds")+`{`+jobExecutor+`,le="+Inf"}) > 0)`, "slow")).
 			Span(4).Height(4).
 			Unit("percentunit").Min(0).Max(1).
 			NoValue("no orders").
@@ -87,20 +87,20 @@ func Executor() (dashboard.Dashboard, error) {
 	b.WithRow(dashboard.NewRowBuilder("Orders")).
 		WithPanel(newTimeseries().
 			Title("Orders sent by instrument and side ($inst_id)").
-			WithTarget(promRange("A", `sum by (inst_id, side) (rate(hft_orders_sent_total{`+ordersSel+`}[$__rate_interval]))`, "{{inst_id}} {{side}}")).
+			WithTarget(promRange("A", `sum by (inst_id, side) (`+ordersRate+`{`+ordersSel+`})`, "{{inst_id}} {{side}}")).
 			Span(12).Height(8).
 			Unit("short").Min(0).AxisLabel("orders/s").
 			Legend(legendTable())).
 		WithPanel(newTimeseries().
 			Title("Orders sent by order type ($inst_id)").
-			WithTarget(promRange("A", `sum by (ord_type) (rate(hft_orders_sent_total{`+ordersSel+`}[$__rate_interval]))`, "{{ord_type}}")).
+			WithTarget(promRange("A", `sum by (ord_type) (`+ordersRate+`{`+ordersSel+`})`, "{{ord_type}}")).
 			Span(12).Height(8).
 			Unit("short").Min(0).AxisLabel("orders/s").
 			Stacking(stacked()).FillOpacity(20)).
 		WithPanel(newTimeseries().
 			Title("Rejects by code").
 			Description("Place-order rejects per minute by OKX sCode; 50102/50037 point at the clock, 51008/51131 at the balance, 50011/50061 at rate limits.").
-			WithTarget(promRange("A", `60 * sum by (code) (rate(hft_order_rejects_total{`+jobExecutor+`}[$__rate_interval]))`, "{{code}}")).
+			WithTarget(promRange("A", `60 * sum by (code) (`+rejectRate+`{`+jobExecutor+`})`, "{{code}}")).
 			Span(12).Height(8).
 			Unit("short").Min(0).AxisLabel("per minute").
 			Legend(legendTable())).

@@ -83,7 +83,7 @@ func TradingOverview() (dashboard.Dashboard, error) {
 		WithPanel(newTimeseries().
 			Title("Feed message rate ($channel, $inst_id)").
 			Description("Market-data messages received per second, per channel.").
-			WithTarget(promRange("A", `sum by (channel) (rate(hft_feed_messages_total{`+feedFilter+`}[$__rate_interval]))`, "{{channel}}")).
+			WithTarget(promRange("A", `sum by (channel) (`+feedRate+`{`+feedFilter+`})`, "{{channel}}")).
 			Span(8).Height(7).
 			Unit("short").Min(0).AxisLabel("msg/s")).
 		WithPanel(newStat().

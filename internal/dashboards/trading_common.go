@@ -64,19 +64,33 @@ func instIDVar(metric, job string) *dashboard.QueryVariableBuilder {
 		`label_values(`+metric+`{`+job+`}, inst_id)`)
 }
 
-// quantile is histogram_quantile over the classic buckets of a contract
-// histogram, all series of the selector summed.
+// quantile is histogram_quantile over the 1-minute bucket rates of a
+// contract histogram that prometheus/rules/trading.yml records
+// (job_le:<histogram>_bucket:rate1m), all series of the selector summed.
 func quantile(q, histogram, selector string) string {
-	return `histogram_quantile(` + q + `, sum by (le) (rate(` + histogram + `_bucket{` + selector + `}[$__rate_interval])))`
+	return `histogram_quantile(` + q + `, sum by (le) (` + bucketRate(histogram) + `{` + selector + `}))`
 }
+
+// bucketRate is the recorded name of the 1-minute bucket rates of a
+// contract histogram.
+func bucketRate(histogram string) string { return `job_le:` + histogram + `_bucket:rate1m` }
+
+// Recorded 1-minute rates (prometheus/rules/trading.yml) the panels read
+// instead of rating the raw counters at every step.
+const (
+	feedRate   = `channel_inst_id:hft_feed_messages:rate1m`
+	ordersRate = `inst_id_side_ord_type:hft_orders_sent:rate1m`
+	rejectRate = `job_code:hft_order_rejects:rate1m`
+	sentRate   = `job:hft_orders_sent:rate1m`
+)
 
 // stalenessExpr is the seconds since the last message of each selected
 // (channel, inst_id) of the collector.
 const stalenessExpr = `time() - max by (channel, inst_id) (hft_feed_last_message_timestamp_seconds{` + feedFilter + `})`
 
-// rejectRatioExpr is the share of place-order requests OKX rejected; no
-// value while nothing is sent.
-const rejectRatioExpr = `sum(rate(hft_order_rejects_total{` + jobExecutor + `}[$__rate_interval])) / (sum(rate(hft_orders_sent_total{` + jobExecutor + `}[$__rate_interval])) > 0)`
+// rejectRatioExpr is the share of place-order requests OKX rejected over
+// the last minute; no value while nothing is sent.
+const rejectRatioExpr = `sum(` + rejectRate + `{` + jobExecutor + `}) / (sum(` + sentRate + `{` + jobExecutor + `}) > 0)`
 
 // onOff maps a 0/1 state gauge to words and colours: 1 is on.
 func onOff(on, onColor, off, offColor string) []dashboard.ValueMapping {

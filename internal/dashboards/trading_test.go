@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/okx-hft/okx-hft-ops/pkg/hftmetrics"
@@ -151,7 +154,26 @@ func metricNames(t *testing.T, expr string) []string {
 // contract (hft_*, with the _bucket/_sum/_count of its histograms) or
 // exported by Prometheus, node-exporter, cAdvisor or postgres-exporter; a
 // misspelt name would draw an empty panel forever.
+//
+// Names with a colon are recording rules: a rule of prometheus/rules must
+// record them.
 func TestTradingDashboardsNameOnlyKnownMetrics(t *testing.T) {
+	recorded := map[string]bool{}
+	files, _ := filepath.Glob(filepath.Join("..", "..", "prometheus", "rules", "*.yml"))
+	for _, f := range files {
+		groups, errs := rulefmt.ParseFile(f, false, model.UTF8Validation, parser.NewParser(parser.Options{}), slog.New(slog.DiscardHandler))
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", f, errs)
+		}
+		for _, g := range groups.Groups {
+			for _, r := range g.Rules {
+				recorded[r.Record] = r.Record != ""
+			}
+		}
+	}
+	if len(recorded) == 0 {
+		t.Fatal("no recording rules found in prometheus/rules")
+	}
 	for uid, d := range buildTrading(t) {
 		queries, variables := exprs(t, d)
 		if len(queries) == 0 {
@@ -167,6 +189,12 @@ func TestTradingDashboardsNameOnlyKnownMetrics(t *testing.T) {
 		}
 		for _, q := range queries {
 			for _, name := range metricNames(t, q) {
+				if strings.Contains(name, ":") {
+					if !recorded[name] {
+						t.Errorf("%s: %s names %s, which no rule of prometheus/rules records", uid, q, name)
+					}
+					continue
+				}
 				if strings.HasPrefix(name, "hft_") {
 					if _, ok := hftmetrics.Lookup(name); !ok {
 						t.Errorf("%s: %s names %s, which is not in the metrics contract", uid, q, name)
@@ -234,11 +262,11 @@ func TestTradingOverviewCoversTheStack(t *testing.T) {
 	got := string(b)
 	for _, want := range []string{
 		`time() - max by (channel, inst_id) (hft_feed_last_message_timestamp_seconds`,
-		`rate(hft_feed_messages_total{job=\"collector\",channel=~\"$channel\",inst_id=~\"$inst_id\"}[$__rate_interval])`,
-		`histogram_quantile(0.5, sum by (le) (rate(hft_order_ack_latency_seconds_bucket`,
-		`histogram_quantile(0.99, sum by (le) (rate(hft_order_ack_latency_seconds_bucket`,
-		`hft_order_rejects_total`,
-		`hft_orders_sent_total`,
+		`sum by (channel) (channel_inst_id:hft_feed_messages:rate1m{job=\"collector\",channel=~\"$channel\",inst_id=~\"$inst_id\"})`,
+		`histogram_quantile(0.5, sum by (le) (job_le:hft_order_ack_latency_seconds_bucket:rate1m`,
+		`histogram_quantile(0.99, sum by (le) (job_le:hft_order_ack_latency_seconds_bucket:rate1m`,
+		`job_code:hft_order_rejects:rate1m`,
+		`job:hft_orders_sent:rate1m`,
 		`hft_rate_limit_responses_total`,
 		`hft_pnl_realized_usd`,
 		`hft_pnl_unrealized_usd`,

@@ -212,6 +212,9 @@ func (c *checker) check(data []byte) string {
 	for i, v := range d.Templating.List {
 		if v.Datasource != nil {
 			c.ref(fmt.Sprintf("templating.list[%d].datasource", i), v.Datasource)
+		} else if v.Type == "query" {
+			c.errorf(fmt.Sprintf("templating.list[%d].datasource", i), "set the variable's datasource by uid",
+				"query variable %s names no datasource; Grafana runs its query against the default datasource", v.Name)
 		}
 	}
 	for i, a := range d.Annotations.List {

@@ -58,6 +58,7 @@ var registered = []Builder{
 	Executor,
 	TimescaleDB,
 	Host,
+	Logs,
 }
 
 // All builds every registered dashboard. It fails when one cannot be built,

@@ -44,6 +44,7 @@ func OpsNode() (dashboard.Dashboard, error) {
 		Refresh("30s").
 		WithVariable(dashboard.NewQueryVariableBuilder("service").
 			Label("Service").
+			Datasource(LokiRef()).
 			Description("Compose services of the ops stack, from the compose_service label of their log streams.").
 			Query(dashboard.StringOrMap{String: ptr(serviceQuery)}).
 			Definition(serviceQuery).

@@ -68,6 +68,12 @@ func lokiLogs(refID, expr string) *loki.DataqueryBuilder {
 		EditorMode(loki.QueryEditorModeCode)
 }
 
+// lokiMetric is a LogQL metric query (rate, count_over_time...) for time
+// series panels.
+func lokiMetric(refID, expr, legend string) *loki.DataqueryBuilder {
+	return lokiLogs(refID, expr).LegendFormat(legend)
+}
+
 // step is one threshold: from value at on, the colour.
 type step struct {
 	at    float64

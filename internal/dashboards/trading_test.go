@@ -304,3 +304,44 @@ func TestTradingOverviewIsOneScreen(t *testing.T) {
 		t.Errorf("trading overview is %d grid units high, want 1..26", bottom)
 	}
 }
+
+// The Logs dashboard reads Loki only, with its variables on Loki too, and
+// every query honours the project and service selection.
+func TestLogsDashboard(t *testing.T) {
+	d, err := Logs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, v := range d.Templating.List {
+		names = append(names, v.Name)
+		if v.Type == "query" && (v.Datasource == nil || deref(v.Datasource.Uid) != LokiUID) {
+			t.Errorf("variable %s does not query Loki", v.Name)
+		}
+	}
+	if !slices.Equal(names, []string{"project", "service", "search"}) {
+		t.Errorf("variables %v", names)
+	}
+	b, err := Render(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parsed struct {
+		Panels []panelJSON `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &parsed); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range parsed.Panels {
+		for _, q := range p.Targets {
+			n++
+			if q.Datasource.Type != LokiType || !strings.Contains(q.Expr, logsSelector) {
+				t.Errorf("%s: query %q is not a Loki query over %s", p.Title, q.Expr, logsSelector)
+			}
+		}
+	}
+	if n < 5 {
+		t.Errorf("%d queries, want volume, errors, levels and two line panels", n)
+	}
+}

@@ -81,7 +81,7 @@ func Collector() (dashboard.Dashboard, error) {
 		WithPanel(newTimeseries().
 			Title("Feed delay").
 			Description("Local receive time minus the exchange timestamp of the last message: network latency plus clock offset.").
-			WithTarget(promRange("A", `max by (channel, inst_id) (hft_feed_last_message_timestamp_seconds{`+feedFilter+`} - hft_feed_last_exchange_timestamp_seconds{`+feedFilter+`})`, "{{channel}} {{inst_id}}")).
+			WithTarget(promRange("A", `max by (channel, inst_id) (channel_inst_id:hft_feed_delay_seconds:max{`+feedFilter+`})`, "{{channel}} {{inst_id}}")).
 			Span(12).Height(8).
 			Unit("s").
 			Legend(legendTable()))

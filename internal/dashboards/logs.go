@@ -11,26 +11,6 @@ const LogsUID = "logs"
 // compose project and service (labels set in alloy/config.alloy).
 const logsSelector = `{compose_project=~"$project",compose_service=~"$service"}`
 
-// lokiVar is a multi-value variable over a label of the Loki streams.
-func lokiVar(name, label, description, query string) *dashboard.QueryVariableBuilder {
-	return dashboard.NewQueryVariableBuilder(name).
-		Label(label).
-		Description(description).
-		Datasource(LokiRef()).
-		Query(dashboard.StringOrMap{String: ptr(query)}).
-		Definition(query).
-		Multi(true).
-		IncludeAll(true).
-		AllValue(".+").
-		Current(dashboard.VariableOption{
-			Selected: ptr(true),
-			Text:     dashboard.StringOrArrayOfString{String: ptr("All")},
-			Value:    dashboard.StringOrArrayOfString{String: ptr("$__all")},
-		}).
-		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
-		Sort(dashboard.VariableSortAlphabeticalAsc)
-}
-
 // Logs is the log explorer of every container on the node that Alloy ships
 // to Loki: the ops stack, the demo simulators and the trading services
 // running on this host. It shows how much each service logs, which services

@@ -42,22 +42,7 @@ func OpsNode() (dashboard.Dashboard, error) {
 		Tooltip(dashboard.DashboardCursorSyncCrosshair).
 		Time("now-6h", "now").
 		Refresh("30s").
-		WithVariable(dashboard.NewQueryVariableBuilder("service").
-			Label("Service").
-			Datasource(LokiRef()).
-			Description("Compose services of the ops stack, from the compose_service label of their log streams.").
-			Query(dashboard.StringOrMap{String: ptr(serviceQuery)}).
-			Definition(serviceQuery).
-			Multi(true).
-			IncludeAll(true).
-			AllValue(".+").
-			Current(dashboard.VariableOption{
-				Selected: ptr(true),
-				Text:     dashboard.StringOrArrayOfString{String: ptr("All")},
-				Value:    dashboard.StringOrArrayOfString{String: ptr("$__all")},
-			}).
-			Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
-			Sort(dashboard.VariableSortAlphabeticalAsc))
+		WithVariable(lokiVar("service", "Service", "Compose services of the ops stack, from the compose_service label of their log streams.", serviceQuery))
 
 	// Scrape targets.
 	b.WithRow(dashboard.NewRowBuilder("Scrape targets")).

@@ -35,15 +35,25 @@ const (
 // promVar is a multi-value Prometheus query variable with an All option that
 // matches every value, refreshed when the time range changes.
 func promVar(name, label, description, query string) *dashboard.QueryVariableBuilder {
+	return multiVar(name, label, description, query, PrometheusRef(), ".*")
+}
+
+// lokiVar is the same over the labels of Loki's streams; All is ".+", as a
+// Loki stream selector needs at least one matcher that is not empty.
+func lokiVar(name, label, description, query string) *dashboard.QueryVariableBuilder {
+	return multiVar(name, label, description, query, LokiRef(), ".+")
+}
+
+func multiVar(name, label, description, query string, ds common.DataSourceRef, all string) *dashboard.QueryVariableBuilder {
 	return dashboard.NewQueryVariableBuilder(name).
 		Label(label).
 		Description(description).
-		Datasource(PrometheusRef()).
+		Datasource(ds).
 		Query(dashboard.StringOrMap{String: ptr(query)}).
 		Definition(query).
 		Multi(true).
 		IncludeAll(true).
-		AllValue(".*").
+		AllValue(all).
 		Current(dashboard.VariableOption{
 			Selected: ptr(true),
 			Text:     dashboard.StringOrArrayOfString{String: ptr("All")},

@@ -142,8 +142,8 @@
 // The classic buckets keep every rule and dashboard working on a Prometheus
 // that does not scrape native histograms (the default: Prometheus 3 only asks
 // for the protobuf format, and so only receives native histograms, for jobs
-// with scrape_native_histograms: true). To use both, set on the collector and
-// executor jobs:
+// with scrape_native_histograms: true). The ops node's prometheus.yml ingests
+// both, with these settings on the collector and executor jobs:
 //
 //	scrape_native_histograms: true
 //	always_scrape_classic_histograms: true

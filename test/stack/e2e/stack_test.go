@@ -698,6 +698,17 @@ func (s *Stack) checkDashboardQueries(t *testing.T) {
 			empty = append(empty, name+": "+q)
 		}
 	}
+	// The latency histograms also arrive as native histograms (protobuf
+	// scrape), next to the classic buckets the panels read.
+	for _, q := range []string{
+		`histogram_count(rate(hft_order_ack_latency_seconds{job="executor"}[1m])) > 0`,
+		`histogram_quantile(0.99, sum(rate(hft_db_write_duration_seconds{job="collector"}[1m])))`,
+	} {
+		_, body := httpGet(t, proxyURL+"/prometheus/api/v1/query?query="+url.QueryEscape(q), user, pass)
+		if !bytes.Contains(body, []byte(`"result":[{`)) {
+			t.Errorf("no native histogram data: %s: %.300s", q, body)
+		}
+	}
 	for _, e := range empty {
 		t.Errorf("no data from hftsim (healthy scenario): %s", e)
 	}

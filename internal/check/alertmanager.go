@@ -35,6 +35,7 @@ func (r *Repo) checkAlertmanager() {
 		return
 	}
 	var templates []string
+	parseMode := ""
 	loaded := 0
 	for name, settings := range r.alertmanagerVariants() {
 		if err := settings.Validate(); err != nil {
@@ -63,6 +64,11 @@ func (r *Repo) checkAlertmanager() {
 			templates = cfg.Templates
 		}
 		r.checkAlertmanagerRouting(cfg, name)
+		for _, rcv := range cfg.Receivers {
+			for _, tc := range rcv.TelegramConfigs {
+				parseMode = tc.ParseMode
+			}
+		}
 	}
 	switch {
 	case loaded == 0 || r.Project == nil:
@@ -70,7 +76,7 @@ func (r *Repo) checkAlertmanager() {
 	case len(templates) == 0:
 		r.f.Errorf("alertmanager", alertmanagerTemplate, "", "add templates: [/etc/alertmanager/templates/*.tmpl]", "the config loads no templates, so the Telegram message template is undefined")
 	default:
-		r.checkAlertmanagerTemplates(templates)
+		r.checkAlertmanagerTemplates(templates, parseMode)
 	}
 }
 
@@ -96,7 +102,11 @@ func (r *Repo) checkAlertmanagerRouting(cfg *amconfig.Config, variant string) {
 
 func timeSeconds(d *model.Duration) float64 { return float64(*d) / 1e9 }
 
-func (r *Repo) checkAlertmanagerTemplates(patterns []string) {
+// checkAlertmanagerTemplates executes the Telegram message as the receiver
+// does: with html/template when its parse_mode is HTML (Alertmanager then
+// escapes every value for its context, and refuses constructs html/template
+// finds ambiguous), with text/template otherwise.
+func (r *Repo) checkAlertmanagerTemplates(patterns []string, parseMode string) {
 	var files []string
 	for _, p := range patterns {
 		host, ok := r.hostPath("alertmanager", p)
@@ -112,6 +122,12 @@ func (r *Repo) checkAlertmanagerTemplates(patterns []string) {
 		r.f.Errorf("alertmanager-template", "alertmanager/templates", templateLine(err.Error()), "fix the template syntax", "%s", strings.ReplaceAll(err.Error(), r.Dir+"/", ""))
 		return
 	}
+	render := func(d *amtemplate.Data) (string, error) {
+		if parseMode == "HTML" {
+			return tmpl.ExecuteHTMLString(`{{ template "ops.telegram.message" . }}`, d)
+		}
+		return tmpl.ExecuteTextString(`{{ template "ops.telegram.message" . }}`, d)
+	}
 	sample := &amtemplate.Data{
 		Receiver: "telegram", Status: "firing",
 		Alerts: amtemplate.Alerts{{Status: "firing",
@@ -120,7 +136,7 @@ func (r *Repo) checkAlertmanagerTemplates(patterns []string) {
 		CommonLabels: amtemplate.KV{"alertname": "Sample", "severity": "critical"},
 		ExternalURL:  "http://localhost:8080/alertmanager",
 	}
-	out, err := tmpl.ExecuteTextString(`{{ template "ops.telegram.message" . }}`, sample)
+	out, err := render(sample)
 	if err != nil {
 		r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", templateLine(err.Error()), "define ops.telegram.message and keep it executable", "the Telegram message template fails: %v", err)
 		return
@@ -137,21 +153,24 @@ func (r *Repo) checkAlertmanagerTemplates(patterns []string) {
 	sample.Alerts[0].Annotations["runbook_url"] = "runbooks/ops-node.md#watchdog"
 	sample.Alerts[0].Annotations["dashboard_url"] = "grafana/d/collector?var-channel=books&var-inst_id=BTC-USDT"
 	sample.Alerts[0].Annotations["description"] = "free < 10% & falling"
-	out, err = tmpl.ExecuteTextString(`{{ template "ops.telegram.message" . }}`, sample)
+	out, err = render(sample)
 	if err != nil {
 		r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", templateLine(err.Error()), "define ops.telegram.message and keep it executable", "the Telegram message template fails: %v", err)
 		return
 	}
 	for _, want := range []struct{ text, fix string }{
 		{"http://localhost:8080/runbooks/ops-node.md#watchdog", "prefix relative runbook_url values with the public URL (ExternalURL without /alertmanager)"},
-		{"http://localhost:8080/grafana/d/collector?var-channel=books&amp;var-inst_id=BTC-USDT", "prefix relative dashboard_url values with the public URL and escape them with | html"},
+		{"http://localhost:8080/grafana/d/collector?var-channel=books&amp;var-inst_id=BTC-USDT", "prefix relative dashboard_url values with the public URL"},
 	} {
 		if !strings.Contains(out, want.text) {
 			r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", "", want.fix, "a relative link does not become %s:\n%s", want.text, out)
 		}
 	}
+	if parseMode != "HTML" {
+		return
+	}
 	if err := tghtml.Validate(out); err != nil {
-		r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", "", "escape every value with | html (the message is sent with parse_mode HTML)", "Telegram would refuse the message: %v\n%s", err, out)
+		r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", "", "use only the tags Telegram supports (b, i, u, s, a, code, pre, blockquote...) and write literal <, > and & as &lt;, &gt; and &amp;", "Telegram would refuse the message: %v\n%s", err, out)
 	}
 }
 

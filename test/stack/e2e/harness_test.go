@@ -232,3 +232,27 @@ func eventually(t testing.TB, timeout time.Duration, what string, f func() error
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+func TestLeftOutTargetsOnly(t *testing.T) {
+	page := func(alert string, jobs ...string) string {
+		s := "🔥 <b>FIRING</b> " + alert + " [warning]\n"
+		for _, j := range jobs {
+			s += "• " + j + " cannot be scraped\n  where: " + j + " " + j + ":1234\n"
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		text string
+		want bool
+	}{
+		{page("OpsTargetDown", "loki"), true},
+		{page("OpsTargetDown", "grafana", "alloy"), true},
+		{page("OpsTargetDown", "loki", "prometheus"), false},
+		{page("OpsTargetDown"), false},
+		{page("KillSwitchEngaged", "loki"), false},
+	} {
+		if got := leftOutTargetsOnly(tc.text); got != tc.want {
+			t.Errorf("leftOutTargetsOnly(%q) = %v, want %v", tc.text, got, tc.want)
+		}
+	}
+}

@@ -82,12 +82,7 @@ func backfill(args []string, stdout, stderr io.Writer) int {
 		end = t.Truncate(*interval)
 	}
 	start := end.Add(-time.Duration(*hours * float64(time.Hour))).Truncate(*interval)
-	var insts []string
-	for _, s := range strings.Split(*instruments, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			insts = append(insts, s)
-		}
-	}
+	insts := splitInstruments(*instruments)
 
 	type target struct {
 		role   string

@@ -207,18 +207,10 @@ func (c *collectorModel) write(s *sim, now time.Time, dt float64) {
 		}
 		switch {
 		case down:
-			w.h.Failed(seconds(s.lognormal(0.0015, 0.3)))
-			c.writeErrors++
-			s.eventEvery("dberr/"+w.channel, time.Second, slog.LevelError, "db_write_error", "batch write to TimescaleDB failed",
-				slog.String("channel", w.channel), slog.Int("rows", w.pending),
-				slog.String("error", "dial tcp timescaledb:5432: connect: connection refused"))
+			c.writeFailed(s, w, seconds(s.lognormal(0.0015, 0.3)), "dial tcp timescaledb:5432: connect: connection refused")
 			continue
 		case lag && s.bern(0.04):
-			w.h.Failed(seconds(s.lognormal(1.5, 0.2)))
-			c.writeErrors++
-			s.eventEvery("dberr/"+w.channel, time.Second, slog.LevelError, "db_write_error", "batch write to TimescaleDB failed",
-				slog.String("channel", w.channel), slog.Int("rows", w.pending),
-				slog.String("error", "ERROR: canceling statement due to statement timeout (SQLSTATE 57014)"))
+			c.writeFailed(s, w, seconds(s.lognormal(1.5, 0.2)), "ERROR: canceling statement due to statement timeout (SQLSTATE 57014)")
 			continue
 		}
 		rows := w.pending
@@ -242,6 +234,14 @@ func (c *collectorModel) write(s *sim, now time.Time, dt float64) {
 
 // dropOverflow drops what exceeds the queue capacity, from the largest
 // backlogs first.
+// writeFailed records a failed batch write of w that took took.
+func (c *collectorModel) writeFailed(s *sim, w *writerModel, took time.Duration, dbErr string) {
+	w.h.Failed(took)
+	c.writeErrors++
+	s.eventEvery("dberr/"+w.channel, time.Second, slog.LevelError, "db_write_error", "batch write to TimescaleDB failed",
+		slog.String("channel", w.channel), slog.Int("rows", w.pending), slog.String("error", dbErr))
+}
+
 func (c *collectorModel) dropOverflow(s *sim) {
 	total := 0
 	for _, w := range c.writers {

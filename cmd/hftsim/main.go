@@ -88,12 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hftsim: --scenario %q unknown; valid: %s\n", *scenario, validScenarioList())
 		return 2
 	}
-	var insts []string
-	for _, s := range strings.Split(*instruments, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			insts = append(insts, s)
-		}
-	}
+	insts := splitInstruments(*instruments)
 
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level})).With("role", *role)
 	reg := prometheus.NewRegistry()
@@ -169,4 +164,17 @@ func probe(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// splitInstruments reads the comma-separated --instruments flag; blanks
+// around and between the IDs are ignored, the IDs are checked by the
+// metrics contract.
+func splitInstruments(list string) []string {
+	var out []string
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

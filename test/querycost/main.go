@@ -600,10 +600,8 @@ func writeReport(o options, results []result, st tsdbStats, backfillOut string, 
 	over := 0
 	var ratios []float64
 	for _, r := range results {
-		for _, t := range []*timing{&r.shipped, r.raw} {
-			if t != nil && t.p95 > worst && t == &r.shipped {
-				worst, worstName = t.p95, r.q.Name()+" over "+r.rng.name
-			}
+		if r.shipped.p95 > worst {
+			worst, worstName = r.shipped.p95, r.q.Name()+" over "+r.rng.name
 		}
 		if r.shipped.p95 > goal {
 			over++

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 )
 
 // PanelQuery is one Prometheus query of a panel of a dashboard file, as
@@ -24,6 +25,12 @@ type PanelQuery struct {
 
 // Name identifies the query in reports: "uid: panel [refId]".
 func (q PanelQuery) Name() string { return fmt.Sprintf("%s: %s [%s]", q.Dashboard, q.Panel, q.RefID) }
+
+// ReadsContract says whether the query reads the metrics contract of
+// pkg/hftmetrics: hft_* series, or rules recorded from them (whose names
+// keep the hft_ metric name, e.g. job:hft_orders_sent:rate1m). These are
+// the queries hftsim feeds.
+func (q PanelQuery) ReadsContract() bool { return strings.Contains(q.Expr, "hft_") }
 
 type panelJSON struct {
 	Title   string `json:"title"`

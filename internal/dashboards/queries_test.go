@@ -64,3 +64,16 @@ func TestExpandVariables(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
+
+func TestReadsContract(t *testing.T) {
+	for expr, want := range map[string]bool{
+		`max(hft_kill_switch_engaged{job="executor"})`:           true,
+		`sum(job_code:hft_order_rejects:rate1m{job="executor"})`: true,
+		`min(up{job="executor"})`:                                false,
+		`sum(pg_stat_database_numbackends{job="timescaledb"})`:   false,
+	} {
+		if got := (PanelQuery{Expr: expr}).ReadsContract(); got != want {
+			t.Errorf("ReadsContract(%s) = %v, want %v", expr, got, want)
+		}
+	}
+}

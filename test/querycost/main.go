@@ -247,7 +247,7 @@ func tradingQueries(root string) ([]dashboards.PanelQuery, error) {
 	}
 	var out []dashboards.PanelQuery
 	for _, q := range all {
-		if strings.Contains(q.Expr, "hft_") {
+		if q.ReadsContract() {
 			out = append(out, q)
 		}
 	}

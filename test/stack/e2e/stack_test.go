@@ -425,13 +425,7 @@ func (s *Stack) checkAlertDelivery(t *testing.T) {
 		// The relative runbook and dashboard links arrive absolute, under the
 		// public URL, and the message is HTML Telegram accepts (the stand-in
 		// refuses anything else with 400, as Telegram does).
-		var got []struct {
-			Body struct {
-				ChatID    json.Number `json:"chat_id"`
-				Text      string      `json:"text"`
-				ParseMode string      `json:"parse_mode"`
-			} `json:"body"`
-		}
+		var got []sentMessage
 		if err := json.Unmarshal(msgs, &got); err != nil {
 			return errorf("messages: %v", err)
 		}
@@ -656,7 +650,7 @@ func (s *Stack) checkDashboardQueries(t *testing.T) {
 	}
 	queries := map[string]string{}
 	for _, q := range all {
-		if strings.Contains(q.Expr, "hft_") {
+		if q.ReadsContract() {
 			queries[q.Name()] = q.Expr
 		}
 	}
@@ -720,6 +714,16 @@ func (s *Stack) checkDashboardQueries(t *testing.T) {
 // page; OPS_ALERT_TRIALS sets the number of trials (0 skips). With
 // OPS_HEALTHY_MINUTES it first runs the healthy scenario that long and
 // requires no alert but the watchdog and informational ones.
+// sentMessage is one sendMessage call kept by the Telegram stand-in
+// (GET /messages), with the fields of its body the tests read.
+type sentMessage struct {
+	Body struct {
+		ChatID    json.Number `json:"chat_id"`
+		Text      string      `json:"text"`
+		ParseMode string      `json:"parse_mode"`
+	} `json:"body"`
+}
+
 // whereJob matches the "where: <job> <instance>" line of a Telegram message.
 var whereJob = regexp.MustCompile(`(?m)^\s*where: (\S+) `)
 
@@ -801,12 +805,10 @@ func (s *Stack) measureAlertLatency(t *testing.T) {
 			}
 			unexpected = append(unexpected, "fired during the period: "+r.Metric["alertname"]+"/"+r.Metric["severity"])
 		}
-		var sent []struct {
-			Body struct {
-				Text string `json:"text"`
-			} `json:"body"`
+		var sent []sentMessage
+		if err := json.Unmarshal([]byte(messages()), &sent); err != nil {
+			t.Errorf("the Telegram stand-in's messages: %v", err)
 		}
-		json.Unmarshal([]byte(messages()), &sent)
 		for _, m := range sent {
 			// The alert posted by the delivery subtest resolves on its own;
 			// OpsTargetDown of left-out services is expected, as above.

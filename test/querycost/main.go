@@ -76,8 +76,8 @@ func run(args []string) error {
 	fs.IntVar(&o.repeat, "repeat", 20, "timed runs of each query (after one warm-up run)")
 	fs.StringVar(&o.out, "out", "docs/query-cost.md", "report to write (Markdown), relative to the repository root")
 	fs.StringVar(&o.promBin, "prometheus-bin", "", "folder with prometheus and promtool (default: test/stack/build-images.sh --binaries prometheus)")
-	fs.StringVar(&o.work, "work", "", "work folder (default: a temporary one, removed at the end)")
-	fs.BoolVar(&o.keep, "keep", false, "keep the work folder")
+	fs.StringVar(&o.work, "work", "", "work folder, created if missing and never removed (default: a temporary one, removed at the end)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary work folder")
 	fs.DurationVar(&o.settle, "settle", 130*time.Second, "how long Prometheus must go without a compaction before timing starts")
 	fs.StringVar(&o.instruments, "instruments", "BTC-USDT,ETH-USDT,SOL-USDT,XRP-USDT,DOGE-USDT,BTC-USDT-SWAP,ETH-USDT-SWAP,SOL-USDT-SWAP,XRP-USDT-SWAP,DOGE-USDT-SWAP",
 		"instruments the simulated collector and executor trade")
@@ -96,9 +96,11 @@ func run(args []string) error {
 		if o.work, err = os.MkdirTemp("", "querycost-"); err != nil {
 			return err
 		}
-	}
-	if !o.keep {
-		defer os.RemoveAll(o.work)
+		if !o.keep {
+			defer os.RemoveAll(o.work)
+		}
+	} else if err := os.MkdirAll(o.work, 0o755); err != nil {
+		return err
 	}
 	if o.promBin == "" {
 		cmd := exec.Command("bash", filepath.Join(root, "test/stack/build-images.sh"), "--binaries", "prometheus")

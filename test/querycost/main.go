@@ -76,7 +76,7 @@ func run(args []string) error {
 	fs.IntVar(&o.repeat, "repeat", 20, "timed runs of each query (after one warm-up run)")
 	fs.StringVar(&o.out, "out", "docs/query-cost.md", "report to write (Markdown), relative to the repository root")
 	fs.StringVar(&o.promBin, "prometheus-bin", "", "folder with prometheus and promtool (default: test/stack/build-images.sh --binaries prometheus)")
-	fs.StringVar(&o.work, "work", "", "work folder, created if missing and never removed (default: a temporary one, removed at the end)")
+	fs.StringVar(&o.work, "work", "", "empty work folder, created if missing and never removed (default: a temporary one, removed at the end)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary work folder")
 	fs.DurationVar(&o.settle, "settle", 130*time.Second, "how long Prometheus must go without a compaction before timing starts")
 	fs.StringVar(&o.instruments, "instruments", "BTC-USDT,ETH-USDT,SOL-USDT,XRP-USDT,DOGE-USDT,BTC-USDT-SWAP,ETH-USDT-SWAP,SOL-USDT-SWAP,XRP-USDT-SWAP,DOGE-USDT-SWAP",
@@ -101,6 +101,8 @@ func run(args []string) error {
 		}
 	} else if err := os.MkdirAll(o.work, 0o755); err != nil {
 		return err
+	} else if entries, _ := os.ReadDir(o.work); len(entries) > 0 {
+		return fmt.Errorf("--work %s is not empty: its blocks would mix with the new ones; name an empty or new folder", o.work)
 	}
 	if o.promBin == "" {
 		cmd := exec.Command("bash", filepath.Join(root, "test/stack/build-images.sh"), "--binaries", "prometheus")

@@ -70,6 +70,7 @@ func TestReadsContract(t *testing.T) {
 		`max(hft_kill_switch_engaged{job="executor"})`:           true,
 		`sum(job_code:hft_order_rejects:rate1m{job="executor"})`: true,
 		`min(up{job="executor"})`:                                false,
+		`up{job="hftsim"}`:                                       false,
 		`sum(pg_stat_database_numbackends{job="timescaledb"})`:   false,
 	} {
 		if got := (PanelQuery{Expr: expr}).ReadsContract(); got != want {

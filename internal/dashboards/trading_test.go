@@ -336,8 +336,8 @@ func TestLogsDashboard(t *testing.T) {
 	for _, p := range parsed.Panels {
 		for _, q := range p.Targets {
 			n++
-			if q.Datasource.Type != LokiType || !strings.Contains(q.Expr, logsSelector) {
-				t.Errorf("%s: query %q is not a Loki query over %s", p.Title, q.Expr, logsSelector)
+			if q.Datasource.Type != LokiType || !strings.Contains(q.Expr, `compose_project=~"$project"`) || !strings.Contains(q.Expr, `compose_service=~"$service"`) {
+				t.Errorf("%s: query %q is not a Loki query over the selected project and service", p.Title, q.Expr)
 			}
 		}
 	}

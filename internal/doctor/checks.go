@@ -303,6 +303,21 @@ func SupersetLogin(ctx context.Context, client *http.Client, base, user, passwor
 	return "logged in; stayed under /superset/ (" + strings.Join(path, " → ") + ")", nil
 }
 
+// datasourceProbes says how to check a datasource whose plugin has no
+// backend. Grafana's GET /api/datasources/uid/:uid/health calls the
+// plugin's backend CheckHealth; with no backend it answers
+// ErrPluginUnavailable (grafana/grafana pkg/plugins/errors.go:
+// messageId "plugin.unavailable", "Plugin unavailable", 500). A
+// frontend-only plugin such as Alertmanager
+// (public/app/plugins/datasource/alertmanager/plugin.json has no
+// "backend": true) answers 500 there even when Alertmanager is up. Its
+// queries go through the datasource proxy (/api/datasources/proxy/uid/:uid/
+// plus the plugin's routes), which is what Grafana's own Alertmanager UI
+// calls, so the check calls it too.
+var datasourceProbes = map[string]string{
+	"alertmanager": "/api/v2/status",
+}
+
 func (d *doctor) checkGrafana(ctx context.Context, base string) (string, error) {
 	var health struct {
 		Database string `json:"database"`
@@ -310,19 +325,57 @@ func (d *doctor) checkGrafana(ctx context.Context, base string) (string, error) 
 	if err := d.getJSON(ctx, base+"/grafana/api/health", "", &health); err != nil {
 		return "", err
 	}
+	resp, body, err := d.request(ctx, http.MethodGet, base+"/grafana/api/datasources", "grafana", nil, nil)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		return "", fmt.Errorf("Grafana refused GRAFANA_ADMIN_USER/GRAFANA_ADMIN_PASSWORD from .env (401): Grafana keeps the password it was first started with; reset it with docker compose exec grafana grafana cli admin reset-admin-password")
+	case resp.StatusCode != http.StatusOK:
+		return "", fmt.Errorf("GET /grafana/api/datasources: %s: %s", resp.Status, snippet(body))
+	}
+	var sources []struct {
+		UID  string `json:"uid"`
+		Name string `json:"name"`
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(body, &sources); err != nil {
+		return "", fmt.Errorf("GET /grafana/api/datasources: %v", err)
+	}
+	if len(sources) == 0 {
+		return "", fmt.Errorf("Grafana has no datasources: the provisioning in grafana/provisioning/datasources was not loaded (docker compose logs grafana)")
+	}
 	var ok []string
-	for _, uid := range []string{"prometheus", "loki", "alertmanager"} {
+	for _, ds := range sources {
+		if probe, frontendOnly := datasourceProbes[ds.Type]; frontendOnly {
+			resp, body, err := d.request(ctx, http.MethodGet, base+"/grafana/api/datasources/proxy/uid/"+ds.UID+probe, "grafana", nil, nil)
+			if err != nil {
+				return "", fmt.Errorf("datasource %s (%s): %v", ds.UID, ds.Type, err)
+			}
+			if resp.StatusCode != http.StatusOK || !json.Valid(body) {
+				return "", fmt.Errorf("datasource %s (%s): Grafana's proxy to %s answered %s: %s", ds.UID, ds.Type, probe, resp.Status, snippet(body))
+			}
+			ok = append(ok, ds.UID)
+			continue
+		}
 		var out struct {
-			Status  string `json:"status"`
-			Message string `json:"message"`
+			Status    string `json:"status"`
+			Message   string `json:"message"`
+			MessageID string `json:"messageId"`
 		}
-		if err := d.getJSON(ctx, base+"/grafana/api/datasources/uid/"+uid+"/health", "grafana", &out); err != nil {
-			return "", fmt.Errorf("datasource %s: %v", uid, err)
+		resp, body, err := d.request(ctx, http.MethodGet, base+"/grafana/api/datasources/uid/"+ds.UID+"/health", "grafana", nil, nil)
+		if err != nil {
+			return "", fmt.Errorf("datasource %s (%s): %v", ds.UID, ds.Type, err)
 		}
-		if out.Status != "OK" {
-			return "", fmt.Errorf("datasource %s: %s %s", uid, out.Status, out.Message)
+		json.Unmarshal(body, &out)
+		if out.MessageID == "plugin.unavailable" {
+			return "", fmt.Errorf("datasource %s: its type %s has no backend health check (Grafana answered %q): add the type to datasourceProbes in internal/doctor/checks.go with a path its datasource proxy serves", ds.UID, ds.Type, out.Message)
 		}
-		ok = append(ok, uid)
+		if resp.StatusCode != http.StatusOK || out.Status != "OK" {
+			return "", fmt.Errorf("datasource %s (%s): %s %s", ds.UID, ds.Type, resp.Status, snippet(body))
+		}
+		ok = append(ok, ds.UID)
 	}
 	return "database " + health.Database + "; datasources healthy: " + strings.Join(ok, ", "), nil
 }

@@ -96,14 +96,14 @@ func Collector() (dashboard.Dashboard, error) {
 		WithPanel(newTimeseries().
 			Title("Websocket reconnects").
 			Description("Reconnection attempts per hour, successful or not.").
-			WithTarget(promRange("A", `3600 * sum by (endpoint) (rate(hft_ws_reconnects_total{`+jobCollector+`}[$__rate_interval]))`, "{{endpoint}}")).
+			WithTarget(promRange("A", `3600 * sum by (endpoint) (rate(hft_ws_reconnects_total{`+jobCollector+`}[$__rate_interval]))`, "{{endpoint}}").Interval(tradingScrape)).
 			Span(8).Height(8).
 			Unit("short").Min(0).AxisLabel("per hour")).
 		WithPanel(newTimeseries().
 			Title("Book sequence gaps and checksum mismatches").
 			Description("Lost order-book updates and CRC32 mismatches per hour; each leads to a resubscription.").
-			WithTarget(promRange("A", `3600 * sum by (channel, inst_id) (rate(hft_book_sequence_gaps_total{`+feedFilter+`}[$__rate_interval]))`, "gap {{channel}} {{inst_id}}")).
-			WithTarget(promRange("B", `3600 * sum by (channel, inst_id) (rate(hft_book_checksum_mismatches_total{`+feedFilter+`}[$__rate_interval]))`, "checksum {{channel}} {{inst_id}}")).
+			WithTarget(promRange("A", `3600 * sum by (channel, inst_id) (rate(hft_book_sequence_gaps_total{`+feedFilter+`}[$__rate_interval]))`, "gap {{channel}} {{inst_id}}").Interval(tradingScrape)).
+			WithTarget(promRange("B", `3600 * sum by (channel, inst_id) (rate(hft_book_checksum_mismatches_total{`+feedFilter+`}[$__rate_interval]))`, "checksum {{channel}} {{inst_id}}").Interval(tradingScrape)).
 			Span(8).Height(8).
 			Unit("short").Min(0).AxisLabel("per hour"))
 
@@ -119,14 +119,14 @@ func Collector() (dashboard.Dashboard, error) {
 			OverrideByName("capacity", fixedColor("red"))).
 		WithPanel(newTimeseries().
 			Title("Rows written per channel").
-			WithTarget(promRange("A", `sum by (channel) (rate(hft_db_rows_written_total{`+jobCollector+`,channel=~"$channel"}[$__rate_interval]))`, "{{channel}}")).
+			WithTarget(promRange("A", `sum by (channel) (rate(hft_db_rows_written_total{`+jobCollector+`,channel=~"$channel"}[$__rate_interval]))`, "{{channel}}").Interval(tradingScrape)).
 			Span(8).Height(8).
 			Unit("short").Min(0).AxisLabel("rows/s").
 			Stacking(stacked()).FillOpacity(20)).
 		WithPanel(newTimeseries().
 			Title("Write errors per channel").
 			Description("Failed batch writes per minute, by the channel whose rows they carried.").
-			WithTarget(promRange("A", `60 * sum by (channel) (rate(hft_db_write_errors_total{`+jobCollector+`,channel=~"$channel"}[$__rate_interval]))`, "{{channel}}")).
+			WithTarget(promRange("A", `60 * sum by (channel) (rate(hft_db_write_errors_total{`+jobCollector+`,channel=~"$channel"}[$__rate_interval]))`, "{{channel}}").Interval(tradingScrape)).
 			Span(8).Height(8).
 			Unit("short").Min(0).AxisLabel("per minute")).
 		WithPanel(newTimeseries().
@@ -139,8 +139,8 @@ func Collector() (dashboard.Dashboard, error) {
 		WithPanel(newTimeseries().
 			Title("Batch writes").
 			Description("Batch writes per second, all and failed.").
-			WithTarget(promRange("A", `sum(rate(hft_db_write_duration_seconds_count{`+jobCollector+`}[$__rate_interval]))`, "writes")).
-			WithTarget(promRange("B", `sum(rate(hft_db_write_errors_total{`+jobCollector+`}[$__rate_interval]))`, "failed")).
+			WithTarget(promRange("A", `sum(rate(hft_db_write_duration_seconds_count{`+jobCollector+`}[$__rate_interval]))`, "writes").Interval(tradingScrape)).
+			WithTarget(promRange("B", `sum(rate(hft_db_write_errors_total{`+jobCollector+`}[$__rate_interval]))`, "failed").Interval(tradingScrape)).
 			Span(12).Height(8).
 			Unit("short").Min(0).AxisLabel("writes/s").
 			OverrideByName("failed", fixedColor("red")))

@@ -126,7 +126,7 @@ func Executor() (dashboard.Dashboard, error) {
 		WithPanel(newTimeseries().
 			Title("Rate-limit responses").
 			Description("Requests OKX refused for a rate limit, per minute, by sCode.").
-			WithTarget(promRange("A", `60 * sum by (code) (rate(hft_rate_limit_responses_total{`+jobExecutor+`}[$__rate_interval]))`, "{{code}}")).
+			WithTarget(promRange("A", `60 * sum by (code) (rate(hft_rate_limit_responses_total{`+jobExecutor+`}[$__rate_interval]))`, "{{code}}").Interval(tradingScrape)).
 			Span(12).Height(8).
 			Unit("short").Min(0).AxisLabel("per minute"))
 
@@ -139,7 +139,7 @@ func Executor() (dashboard.Dashboard, error) {
 			Min(0).Max(1).Decimals(0)).
 		WithPanel(newTimeseries().
 			Title("Websocket reconnects").
-			WithTarget(promRange("A", `3600 * sum by (endpoint) (rate(hft_ws_reconnects_total{`+jobExecutor+`}[$__rate_interval]))`, "{{endpoint}}")).
+			WithTarget(promRange("A", `3600 * sum by (endpoint) (rate(hft_ws_reconnects_total{`+jobExecutor+`}[$__rate_interval]))`, "{{endpoint}}").Interval(tradingScrape)).
 			Span(8).Height(7).
 			Unit("short").Min(0).AxisLabel("per hour")).
 		WithPanel(newTimeseries().

@@ -117,28 +117,28 @@ func Host() (dashboard.Dashboard, error) {
 		WithPanel(newTimeseries().
 			Title("Container CPU").
 			Description("CPU cores used by each compose service (project/service), from cAdvisor.").
-			WithTarget(promRange("A", `sum by (`+byService+`) (rate(container_cpu_usage_seconds_total{`+composeContainers+`}[$__rate_interval]))`, serviceLegend)).
+			WithTarget(promRange("A", `sum by (`+byService+`) (rate(container_cpu_usage_seconds_total{`+composeContainers+`}[$__rate_interval]))`, serviceLegend).Interval(cadvisorScrape)).
 			Span(12).Height(9).
 			Unit("short").Min(0).AxisLabel("cores").
 			Legend(legendTable())).
 		WithPanel(newTimeseries().
 			Title("Container memory").
 			Description("Working set memory of each compose service (project/service); the kernel OOM-kills on this figure.").
-			WithTarget(promRange("A", `sum by (`+byService+`) (container_memory_working_set_bytes{`+composeContainers+`})`, serviceLegend)).
+			WithTarget(promRange("A", `sum by (`+byService+`) (container_memory_working_set_bytes{`+composeContainers+`})`, serviceLegend).Interval(cadvisorScrape)).
 			Span(12).Height(9).
 			Unit("bytes").Min(0).
 			Legend(legendTable())).
 		WithPanel(newTimeseries().
 			Title("Container CPU throttling").
 			Description("Share of CFS periods in which the container was throttled by its CPU limit.").
-			WithTarget(promRange("A", `sum by (`+byService+`) (rate(container_cpu_cfs_throttled_periods_total{`+composeContainers+`}[$__rate_interval])) / (sum by (`+byService+`) (rate(container_cpu_cfs_periods_total{`+composeContainers+`}[$__rate_interval])) > 0)`, serviceLegend)).
+			WithTarget(promRange("A", `sum by (`+byService+`) (rate(container_cpu_cfs_throttled_periods_total{`+composeContainers+`}[$__rate_interval])) / (sum by (`+byService+`) (rate(container_cpu_cfs_periods_total{`+composeContainers+`}[$__rate_interval])) > 0)`, serviceLegend).Interval(cadvisorScrape)).
 			Span(12).Height(8).
 			Unit("percentunit").Min(0).Max(1)).
 		WithPanel(newTimeseries().
 			Title("Container network").
 			Description("Bytes received and sent per compose service.").
-			WithTarget(promRange("A", `sum by (`+byService+`) (rate(container_network_receive_bytes_total{`+composeContainers+`}[$__rate_interval]))`, serviceLegend+" in")).
-			WithTarget(promRange("B", `-sum by (`+byService+`) (rate(container_network_transmit_bytes_total{`+composeContainers+`}[$__rate_interval]))`, serviceLegend+" out")).
+			WithTarget(promRange("A", `sum by (`+byService+`) (rate(container_network_receive_bytes_total{`+composeContainers+`}[$__rate_interval]))`, serviceLegend+" in").Interval(cadvisorScrape)).
+			WithTarget(promRange("B", `-sum by (`+byService+`) (rate(container_network_transmit_bytes_total{`+composeContainers+`}[$__rate_interval]))`, serviceLegend+" out").Interval(cadvisorScrape)).
 			Span(12).Height(8).
 			Unit("Bps"))
 

@@ -183,14 +183,14 @@ func OpsNode() (dashboard.Dashboard, error) {
 		WithPanel(newTimeseries().
 			Title("Container CPU by compose service").
 			Description("CPU cores used by each compose service on this host (cAdvisor).").
-			WithTarget(promRange("A", `sum by (container_label_com_docker_compose_service) (rate(container_cpu_usage_seconds_total{`+composeContainers+`}[$__rate_interval]))`, "{{container_label_com_docker_compose_service}}")).
+			WithTarget(promRange("A", `sum by (container_label_com_docker_compose_service) (rate(container_cpu_usage_seconds_total{`+composeContainers+`}[$__rate_interval]))`, "{{container_label_com_docker_compose_service}}").Interval(cadvisorScrape)).
 			Span(12).Height(8).
 			Unit("short").Min(0).AxisLabel("cores").
 			Legend(legendTable())).
 		WithPanel(newTimeseries().
 			Title("Container memory by compose service").
 			Description("Working set memory of each compose service on this host (cAdvisor); the kernel OOM-kills on this figure.").
-			WithTarget(promRange("A", `sum by (container_label_com_docker_compose_service) (container_memory_working_set_bytes{`+composeContainers+`})`, "{{container_label_com_docker_compose_service}}")).
+			WithTarget(promRange("A", `sum by (container_label_com_docker_compose_service) (container_memory_working_set_bytes{`+composeContainers+`})`, "{{container_label_com_docker_compose_service}}").Interval(cadvisorScrape)).
 			Span(12).Height(8).
 			Unit("bytes").Min(0).
 			Legend(legendTable()))

@@ -17,6 +17,28 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
+// Query Min steps ("interval" of a Prometheus query) for the jobs whose
+// scrape interval differs from the datasource's timeInterval (15s, the
+// global scrape_interval; grafana/provisioning/datasources/datasources.yaml).
+// Grafana takes a query's Min step as the scrape interval in
+// $__rate_interval = max($__interval + scrape, 4 × scrape), see
+// QueryIntervals.MinRateInterval:
+//
+//   - cAdvisor is scraped every 30s: with the datasource's 15s a rate window
+//     could be 60s, two samples, so one late scrape empties a step; a 30s
+//     Min step makes it at least 120s (four samples), and draws no steps
+//     finer than the data.
+//   - the collector and executor are scraped every 5s: a 5s Min step
+//     brings their raw-counter rates down to 20s windows (four samples) and
+//     5s steps at short ranges instead of 60s.
+//
+// They follow prometheus/prometheus.yml; when it changes, opsctl check's
+// rate-window check (CheckRateWindows) names every panel left too short.
+const (
+	cadvisorScrape = "30s" // job cadvisor
+	tradingScrape  = "5s"  // jobs collector and executor
+)
+
 // PrometheusRef, LokiRef and AlertmanagerRef are the datasource references
 // that panels and queries use: by UID, with the plugin type.
 func PrometheusRef() common.DataSourceRef {

@@ -123,12 +123,12 @@ func TimescaleDB() (dashboard.Dashboard, error) {
 			Unit("s").Min(0)).
 		WithPanel(newTimeseries().
 			Title("Write errors per channel").
-			WithTarget(promRange("A", `60 * sum by (channel) (rate(hft_db_write_errors_total{`+jobCollector+`}[$__rate_interval]))`, "{{channel}}")).
+			WithTarget(promRange("A", `60 * sum by (channel) (rate(hft_db_write_errors_total{`+jobCollector+`}[$__rate_interval]))`, "{{channel}}").Interval(tradingScrape)).
 			Span(8).Height(8).
 			Unit("short").Min(0).AxisLabel("per minute")).
 		WithPanel(newTimeseries().
 			Title("Rows written per channel").
-			WithTarget(promRange("A", `sum by (channel) (rate(hft_db_rows_written_total{`+jobCollector+`}[$__rate_interval]))`, "{{channel}}")).
+			WithTarget(promRange("A", `sum by (channel) (rate(hft_db_rows_written_total{`+jobCollector+`}[$__rate_interval]))`, "{{channel}}").Interval(tradingScrape)).
 			Span(8).Height(8).
 			Unit("short").Min(0).AxisLabel("rows/s").
 			Stacking(stacked()).FillOpacity(20))

@@ -114,7 +114,7 @@ func TradingOverview() (dashboard.Dashboard, error) {
 		WithPanel(newTimeseries().
 			Title("Rate-limit responses").
 			Description("Requests OKX refused for a rate limit, per minute, by service and sCode (50011, 50061, 60014, other).").
-			WithTarget(promRange("A", `60 * sum by (job, code) (rate(hft_rate_limit_responses_total{`+jobServices+`}[$__rate_interval]))`, "{{job}} {{code}}")).
+			WithTarget(promRange("A", `60 * sum by (job, code) (rate(hft_rate_limit_responses_total{`+jobServices+`}[$__rate_interval]))`, "{{job}} {{code}}").Interval(tradingScrape)).
 			Span(8).Height(7).
 			Unit("short").Min(0).AxisLabel("per minute"))
 
@@ -131,7 +131,7 @@ func TradingOverview() (dashboard.Dashboard, error) {
 		WithPanel(newTimeseries().
 			Title("DB write errors").
 			Description("Failed batch writes to TimescaleDB per minute, by the channel whose rows they carried.").
-			WithTarget(promRange("A", `60 * sum by (channel) (rate(hft_db_write_errors_total{`+jobCollector+`}[$__rate_interval]))`, "{{channel}}")).
+			WithTarget(promRange("A", `60 * sum by (channel) (rate(hft_db_write_errors_total{`+jobCollector+`}[$__rate_interval]))`, "{{channel}}").Interval(tradingScrape)).
 			Span(8).Height(7).
 			Unit("short").Min(0).AxisLabel("per minute")).
 		WithPanel(newTimeseries().

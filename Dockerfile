@@ -4,6 +4,10 @@ ARG GO_IMAGE=golang:1.26.4
 FROM ${GO_IMAGE} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+# The root go.mod replaces the metrics contract's module with this directory;
+# go reads its go.mod to load the module graph even where opsctl does not
+# import the package.
+COPY pkg/hftmetrics/go.mod pkg/hftmetrics/go.sum ./pkg/hftmetrics/
 RUN go mod download
 COPY cmd ./cmd
 COPY internal ./internal

@@ -35,6 +35,30 @@
 // [ExecutorMetrics.RateLimited] are the exception: they take the code
 // straight from the exchange's response and map anything unknown to "other".
 //
+// # Getting the package
+//
+// The package is a Go module of its own,
+// github.com/okx-hft/okx-hft-ops/pkg/hftmetrics, whose go.mod requires
+// client_golang and what that needs, and nothing of what the ops tooling of
+// the root module pulls in (Prometheus' server and promtool, the cloud SDKs,
+// Kubernetes). A service repository gets it with
+//
+//	go get github.com/okx-hft/okx-hft-ops/pkg/hftmetrics@v0.1.0
+//
+// Its versions are tags of this repository prefixed with the module's
+// directory, as Go requires for a module in a subdirectory: v0.1.0 is the
+// tag pkg/hftmetrics/v0.1.0 (a plain v0.1.0 tag would version the root
+// module instead). A change to the contract is released by pushing a new
+// tag of that form, e.g.
+//
+//	git tag pkg/hftmetrics/v0.2.0 && git push origin pkg/hftmetrics/v0.2.0
+//
+// Inside this repository the root go.mod replaces the module with the
+// directory (replace ... => ./pkg/hftmetrics), so the dashboards, hftsim and
+// the tests always build against the contract of the same commit, from one
+// clone. `go test ./...` at the root does not descend into a nested module:
+// the package's own tests run with `cd pkg/hftmetrics && go test ./...`.
+//
 // # Naming
 //
 // Every metric starts with hft_. Counters end in _total, durations are in

@@ -69,8 +69,10 @@ REPO="$(cd "$HERE/../.." && pwd)"
 # Files of this repository an image is made from (part of its recipe).
 repo_sources() { # NAME
   case "$1" in
-    opsctl) (cd "$REPO" && find cmd/opsctl internal go.mod go.sum -type f -name '*.go' -o -name 'go.*' -type f) ;;
-    telegram-stub) (cd "$REPO" && find test/stack/telegramstub internal/tghtml go.mod go.sum -type f) ;;
+    # pkg/hftmetrics/go.mod: the root go.mod replaces that module with the directory,
+    # so its requirements are part of every build of the root module.
+    opsctl) (cd "$REPO" && find cmd/opsctl internal go.mod go.sum pkg/hftmetrics/go.mod -type f -name '*.go' -o -name 'go.*' -type f) ;;
+    telegram-stub) (cd "$REPO" && find test/stack/telegramstub internal/tghtml go.mod go.sum pkg/hftmetrics/go.mod -type f) ;;
     hftsim) (cd "$REPO" && find cmd/hftsim pkg/hftmetrics go.mod go.sum -type f) ;;
     mlflow) echo mlflow/Dockerfile ;;
     superset) (cd "$REPO" && find superset -type f) ;;

@@ -106,9 +106,10 @@ func checkFile(path string, allowed map[string]string) (string, finding.List) {
 }
 
 type checker struct {
-	file    string
-	allowed map[string]string
-	l       finding.List
+	file      string
+	allowed   map[string]string
+	textBoxes map[string]bool // names of the dashboard's text-box variables
+	l         finding.List
 }
 
 func (c *checker) errorf(pos, fix, format string, args ...any) {
@@ -163,6 +164,13 @@ func (c *checker) check(data []byte) string {
 	}
 	if strings.TrimSpace(deref(d.Title)) == "" {
 		c.errorf("title", "set a title", "dashboard has no title; Grafana refuses to provision it")
+	}
+
+	c.textBoxes = map[string]bool{}
+	for _, v := range d.Templating.List {
+		if v.Type == dashboard.VariableTypeTextbox {
+			c.textBoxes[v.Name] = true
+		}
 	}
 
 	ids := map[uint32]string{}
@@ -369,6 +377,26 @@ func (c *checker) logQL(pos string, expr *string) {
 		c.errorf(pos, `start the query with a stream selector, e.g. {compose_service="loki"} |= "error"`,
 			"LogQL query does not start with a stream selector {...}: %q", e)
 	}
+	c.textBoxesInLogQL(pos, e)
+}
+
+// textBoxesInLogQL refuses a text-box variable anywhere but inside a
+// backtick string. Grafana interpolates a text box's value as typed, with
+// no escaping for LogQL: inside "..." a typed \d is Loki's "invalid char
+// escape" and a typed " ends the string; outside a string any text
+// becomes query syntax. A backtick string takes \ and " as typed.
+func (c *checker) textBoxesInLogQL(pos, expr string) {
+	for _, u := range LogQLVariables(expr) {
+		if !c.textBoxes[u.Name] || u.Place == InRawString {
+			continue
+		}
+		where := "inside a double-quoted string"
+		if u.Place == OutsideString {
+			where = "outside any string"
+		}
+		c.errorf(pos, "put it inside a backtick string, e.g. |~ `(?i)$"+u.Name+"` (a backtick string takes \\ and \" as typed)",
+			"text-box variable $%s stands %s in this LogQL query; Grafana inserts what is typed unescaped, so \\d+ or a \" in the box breaks the query", u.Name, where)
+	}
 }
 
 // A LogQL metric query starts with a function or aggregation name and holds a
@@ -465,4 +493,43 @@ func locatePanelError(raw json.RawMessage, key string) (string, string, bool) {
 		return pkey, err.Error(), true
 	}
 	return "", "", false
+}
+
+// CheckEditable refuses, for the dashboards (*.json) under dir that a file
+// provider with allowUiUpdates false provisions, "editable": true (or no
+// "editable", which Grafana reads as true): Grafana then lets a user edit
+// the dashboard and refuses to save it ("Cannot save provisioned
+// dashboard"), and the work is lost. providerFile names the provider's
+// file in the message.
+func CheckEditable(dir string, allowUIUpdates bool, providerFile string) finding.List {
+	var l finding.List
+	if allowUIUpdates {
+		return l
+	}
+	var paths []string
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(d.Name(), ".json") {
+			paths = append(paths, path)
+		}
+		return nil
+	})
+	sort.Strings(paths)
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		var d struct {
+			Editable *bool `json:"editable"`
+		}
+		if json.Unmarshal(data, &d) != nil {
+			continue // CheckDir reports it
+		}
+		if d.Editable == nil || *d.Editable {
+			l.Errorf(CheckName, path, "editable",
+				`set "editable": false (the dashboards are code: change internal/dashboards and run make dashboards), or allowUiUpdates: true in `+providerFile,
+				"dashboard is editable but its provider in %s has allowUiUpdates: false, so Grafana lets users change it and then refuses to save", providerFile)
+		}
+	}
+	return l
 }

@@ -12,8 +12,8 @@ func Collector() (dashboard.Dashboard, error) {
 	b := dashboard.NewDashboardBuilder("Collector").
 		Uid(CollectorUID).
 		Tags([]string{"trading", "collector"}).
-		Description("okx-hft-collector: feeds, websockets, order-book integrity, ingest queue, TimescaleDB writes and clock.").
-		Editable().
+		Description("okx-hft-collector: feeds, websockets, order-book integrity, ingest queue, TimescaleDB writes and clock."+" "+readOnlyNote).
+		Readonly().
 		Tooltip(dashboard.DashboardCursorSyncCrosshair).
 		Time("now-3h", "now").
 		Refresh("30s").

@@ -43,6 +43,13 @@ func ProvisionedDatasources() map[string]string {
 	}
 }
 
+// readOnlyNote ends every dashboard's description. The dashboards are
+// provisioned read-only ("editable": false) by a provider with
+// allowUiUpdates: false: a change made in Grafana's UI could not be saved
+// and would be overwritten by the next provisioning anyway. CheckEditable
+// refuses an editable dashboard under such a provider.
+const readOnlyNote = "Generated from code and read-only: to change it, edit internal/dashboards and run make dashboards."
+
 // DefaultDir is where the generated JSON lives, relative to the repository
 // root; Grafana's dashboard provider reads it.
 const DefaultDir = "grafana/dashboards"

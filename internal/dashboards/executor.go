@@ -14,8 +14,8 @@ func Executor() (dashboard.Dashboard, error) {
 	b := dashboard.NewDashboardBuilder("Executor").
 		Uid(ExecutorUID).
 		Tags([]string{"trading", "executor"}).
-		Description("okx-hft-executor: risk, orders, rejects, acknowledgement latency, rate limits, websockets and clock.").
-		Editable().
+		Description("okx-hft-executor: risk, orders, rejects, acknowledgement latency, rate limits, websockets and clock."+" "+readOnlyNote).
+		Readonly().
 		Tooltip(dashboard.DashboardCursorSyncCrosshair).
 		Time("now-3h", "now").
 		Refresh("10s").

@@ -18,8 +18,8 @@ func Host() (dashboard.Dashboard, error) {
 	b := dashboard.NewDashboardBuilder("Host").
 		Uid(HostUID).
 		Tags([]string{"host"}).
-		Description("The host (node-exporter) and its containers (cAdvisor): CPU, memory, disks, network, per-container CPU and memory.").
-		Editable().
+		Description("The host (node-exporter) and its containers (cAdvisor): CPU, memory, disks, network, per-container CPU and memory."+" "+readOnlyNote).
+		Readonly().
 		Tooltip(dashboard.DashboardCursorSyncCrosshair).
 		Time("now-6h", "now").
 		Refresh("30s").

@@ -11,19 +11,36 @@ const LogsUID = "logs"
 // compose project and service (labels set in alloy/config.alloy).
 const logsSelector = `{compose_project=~"$project",compose_service=~"$service"}`
 
+// searchFilter keeps the lines that match the Search box. Grafana puts a
+// text box's value into the query as typed, unescaped; in a double-quoted
+// LogQL string \d would be "invalid char escape" and a " would end the
+// string, so the value goes into a backtick (raw) string, which takes \
+// and " as typed. Only a typed backtick still ends it: the box's label and
+// description say so. CheckFile refuses a text box anywhere else.
+const searchFilter = "|~ `(?i)$search`"
+
+// levelQuery counts lines by detected_level, the structured metadata Loki
+// 3.x adds to every line at ingestion (limits_config.discover_log_levels,
+// default true, docs/sources/shared/configuration.md) from a level,
+// severity or lvl field of JSON or logfmt lines, or from the words of a
+// plain line. Its values are normalised to trace, debug, info, warn, error,
+// critical, fatal or unknown (normalizeLogLevel and
+// extractLogLevelFromLogLine in pkg/distributor/field_detection.go,
+// constants in pkg/util/constants/levels.go); a value it does not know is
+// kept as written, hence the case-insensitive match.
+const levelQuery = `sum by (compose_service, detected_level) (rate(` + logsSelector + ` | detected_level=~"(?i)warn|warning|error|critical|fatal" [$__auto]))`
+
 // Logs is the log explorer of every container on the node that Alloy ships
 // to Loki: the ops stack, the demo simulators and the trading services
 // running on this host. It shows how much each service logs, which services
-// log errors, the warnings and errors of services that log JSON with a
-// level field (the trading services and hftsim do), and the lines
-// themselves, filtered by a search text.
+// log errors, the warnings and errors by the level Loki detects in each
+// line, and the lines themselves, filtered by a search text.
 func Logs() (dashboard.Dashboard, error) {
-	search := `|~ "(?i)$search"`
 	b := dashboard.NewDashboardBuilder("Logs").
 		Uid(LogsUID).
 		Tags([]string{"logs", "ops", "trading"}).
-		Description("Container logs shipped by Alloy to Loki: volume, errors and lines per compose project and service.").
-		Editable().
+		Description("Container logs shipped by Alloy to Loki: volume, errors and lines per compose project and service. "+readOnlyNote).
+		Readonly().
 		Tooltip(dashboard.DashboardCursorSyncCrosshair).
 		Time("now-1h", "now").
 		Refresh("30s").
@@ -32,8 +49,8 @@ func Logs() (dashboard.Dashboard, error) {
 		WithVariable(lokiVar("service", "Service", "Compose services of the selected projects.",
 			`label_values({compose_project=~"$project"}, compose_service)`)).
 		WithVariable(dashboard.NewTextBoxVariableBuilder("search").
-			Label("Search").
-			Description("Case-insensitive regular expression the lines must match; empty matches every line.").
+			Label("Search (regex, no backtick)").
+			Description("Case-insensitive regular expression (RE2) the lines must match, taken as typed: \\d+, quotes and | work. A backtick (`) cannot be used: it would end the query's string. Empty matches every line.").
 			DefaultValue(dashboard.StringOrMap{String: ptr("")}))
 
 	b.WithRow(dashboard.NewRowBuilder("Volume")).
@@ -41,7 +58,7 @@ func Logs() (dashboard.Dashboard, error) {
 			Datasource(LokiRef()).
 			Title("Lines per service").
 			Description("Log lines per second of each selected service that match the search; a service that suddenly logs much more is usually in trouble.").
-			WithTarget(lokiMetric("A", `sum by (compose_service) (rate(`+logsSelector+` `+search+` [$__auto]))`, "{{compose_service}}")).
+			WithTarget(lokiMetric("A", `sum by (compose_service) (rate(`+logsSelector+` `+searchFilter+` [$__auto]))`, "{{compose_service}}")).
 			Span(12).Height(8).
 			Unit("short").Min(0).AxisLabel("lines/s").
 			Legend(legendTable())).
@@ -54,12 +71,12 @@ func Logs() (dashboard.Dashboard, error) {
 			Unit("short").Min(0).AxisLabel("lines/s").
 			Legend(legendTable()))
 
-	b.WithRow(dashboard.NewRowBuilder("Structured logs")).
+	b.WithRow(dashboard.NewRowBuilder("Levels")).
 		WithPanel(newTimeseries().
 			Datasource(LokiRef()).
-			Title("Warnings and errors by level (JSON logs)").
-			Description(`Lines of services that log JSON objects with a "level" field (the trading services, hftsim), counted by service and level.`).
-			WithTarget(lokiMetric("A", `sum by (compose_service, level) (rate(`+logsSelector+` |= "level" | json level | level=~"(?i)warn|warning|error|fatal|critical" [$__auto]))`, "{{compose_service}} {{level}}")).
+			Title("Warnings and errors by level").
+			Description("Lines per second at level warn, error, critical or fatal, by service and the level Loki detected in the line (JSON, logfmt or plain text).").
+			WithTarget(lokiMetric("A", levelQuery, "{{compose_service}} {{detected_level}}")).
 			Span(24).Height(8).
 			Unit("short").Min(0).AxisLabel("lines/s").
 			Legend(legendTable()).
@@ -69,13 +86,13 @@ func Logs() (dashboard.Dashboard, error) {
 		WithPanel(newLogs().
 			Title("Error lines ($service)").
 			Description("The error lines counted above, newest first.").
-			WithTarget(lokiLogs("A", logsSelector+` `+errorLineFilter+` `+search).MaxLines(500)).
+			WithTarget(lokiLogs("A", logsSelector+` `+errorLineFilter+` `+searchFilter).MaxLines(500)).
 			Span(24).Height(10).
 			ShowLabels(true)).
 		WithPanel(newLogs().
 			Title("All lines ($service)").
 			Description("Every line of the selected services that matches the search, newest first.").
-			WithTarget(lokiLogs("A", logsSelector+` `+search).MaxLines(1000)).
+			WithTarget(lokiLogs("A", logsSelector+` `+searchFilter).MaxLines(1000)).
 			Span(24).Height(14).
 			ShowLabels(true))
 

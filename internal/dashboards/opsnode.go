@@ -37,8 +37,8 @@ func OpsNode() (dashboard.Dashboard, error) {
 	b := dashboard.NewDashboardBuilder("Ops node").
 		Uid(OpsNodeUID).
 		Tags([]string{"ops"}).
-		Description("Health of the ops node: scrape targets, trading stacks, Prometheus, alerting, host, containers and the log pipeline.").
-		Editable().
+		Description("Health of the ops node: scrape targets, trading stacks, Prometheus, alerting, host, containers and the log pipeline."+" "+readOnlyNote).
+		Readonly().
 		Tooltip(dashboard.DashboardCursorSyncCrosshair).
 		Time("now-6h", "now").
 		Refresh("30s").

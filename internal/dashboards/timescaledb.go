@@ -15,8 +15,8 @@ func TimescaleDB() (dashboard.Dashboard, error) {
 	b := dashboard.NewDashboardBuilder("TimescaleDB").
 		Uid(TimescaleDBUID).
 		Tags([]string{"trading", "timescaledb"}).
-		Description("TimescaleDB of the trading stack (postgres-exporter, job timescaledb) and the collector's writes to it.").
-		Editable().
+		Description("TimescaleDB of the trading stack (postgres-exporter, job timescaledb) and the collector's writes to it."+" "+readOnlyNote).
+		Readonly().
 		Tooltip(dashboard.DashboardCursorSyncCrosshair).
 		Time("now-6h", "now").
 		Refresh("30s").

@@ -13,8 +13,8 @@ func TradingOverview() (dashboard.Dashboard, error) {
 	b := dashboard.NewDashboardBuilder("Trading overview").
 		Uid(TradingOverviewUID).
 		Tags([]string{"trading"}).
-		Description("One screen of the OKX HFT stack: targets, kill switch, PnL, feed freshness, order latency and rejects, rate limits, ingest and clock.").
-		Editable().
+		Description("One screen of the OKX HFT stack: targets, kill switch, PnL, feed freshness, order latency and rejects, rate limits, ingest and clock."+" "+readOnlyNote).
+		Readonly().
 		Tooltip(dashboard.DashboardCursorSyncCrosshair).
 		Time("now-3h", "now").
 		Refresh("10s").

@@ -16,6 +16,17 @@ import (
 
 const lokiFile = "loki/loki.yaml"
 
+const (
+	// lokiMinRetention is the shortest retention Loki documents.
+	lokiMinRetention = 24 * time.Hour
+	// lokiDefaultMaxQueryLength is limits_config.max_query_length when it
+	// is not set (Loki 3.7 pkg/validation/limits.go: 721h, i.e. 30d1h).
+	lokiDefaultMaxQueryLength = 721 * time.Hour
+	// lokiDefaultRejectOldAge is reject_old_samples_max_age when not set
+	// (Loki 3.7 pkg/validation/limits.go: 1w).
+	lokiDefaultRejectOldAge = 7 * 24 * time.Hour
+)
+
 // lokiTopLevel are the top-level blocks of Loki 3.x's configuration.
 var lokiTopLevel = []string{
 	"target", "auth_enabled", "ballast_bytes", "server", "internal_server", "distributor", "querier",
@@ -52,7 +63,12 @@ type lokiConfig struct {
 		} `yaml:"tsdb_shipper"`
 	} `yaml:"storage_config"`
 	LimitsConfig struct {
-		RetentionPeriod string `yaml:"retention_period"`
+		RetentionPeriod        string   `yaml:"retention_period"`
+		MaxQueryLength         *string  `yaml:"max_query_length"`
+		MaxQueryLookback       string   `yaml:"max_query_lookback"`
+		RejectOldSamples       *bool    `yaml:"reject_old_samples"`
+		RejectOldSamplesMaxAge string   `yaml:"reject_old_samples_max_age"`
+		DiscoverServiceName    []string `yaml:"discover_service_name"`
 	} `yaml:"limits_config"`
 	Compactor struct {
 		WorkingDirectory   string `yaml:"working_directory"`
@@ -75,21 +91,40 @@ func expandLokiEnv(text string, env func(string) string) string {
 	})
 }
 
-func (r *Repo) checkLoki() {
-	data, ok := r.read(lokiFile)
-	if !ok {
-		return
-	}
-	doc := yamlpos.Parse(data)
-	lokiEnv := func(k string) string {
+// expandLoki expands loki.yaml with the loki service's environment, as
+// -config.expand-env=true does in the container.
+func (r *Repo) expandLoki(data []byte) string {
+	return expandLokiEnv(string(data), func(k string) string {
 		if s, ok := r.service("loki"); ok {
 			if v := s.Environment[k]; v != nil {
 				return *v
 			}
 		}
 		return ""
+	})
+}
+
+// lokiLimits reads loki.yaml for other checks, reporting nothing: checkLoki
+// reports what is wrong with the file itself.
+func (r *Repo) lokiLimits() (lokiConfig, bool) {
+	data, err := os.ReadFile(r.path(lokiFile))
+	if err != nil {
+		return lokiConfig{}, false
 	}
-	expanded := expandLokiEnv(string(data), lokiEnv)
+	var cfg lokiConfig
+	if err := yaml.Unmarshal([]byte(r.expandLoki(data)), &cfg); err != nil {
+		return lokiConfig{}, false
+	}
+	return cfg, true
+}
+
+func (r *Repo) checkLoki() {
+	data, ok := r.read(lokiFile)
+	if !ok {
+		return
+	}
+	doc := yamlpos.Parse(data)
+	expanded := r.expandLoki(data)
 	var top map[string]yaml.Node
 	if err := yaml.Unmarshal([]byte(expanded), &top); err != nil {
 		r.f.Errorf("loki", lokiFile, yamlErrLine(err), "fix the YAML", "%v", err)
@@ -127,7 +162,17 @@ func (r *Repo) checkLoki() {
 		r.f.Errorf("retention", lokiFile, doc.LineString("limits_config.retention_period"), "use a duration such as 744h", "retention_period %q: %v", ret, err)
 	case d == 0:
 		r.f.Errorf("retention", lokiFile, doc.LineString("limits_config.retention_period"), "set a positive retention", "retention_period 0 keeps logs forever")
+	case time.Duration(d) < lokiMinRetention:
+		// "The minimum retention period is 24h." (Loki
+		// docs/sources/operations/storage/retention.md, "Configuring the
+		// retention period"); Loki's own validation refuses a shorter
+		// retention_stream period (pkg/validation/limits.go Validate).
+		r.f.Errorf("retention", lokiFile, doc.LineString("limits_config.retention_period"), "set LOKI_RETENTION_PERIOD in .env to 24h or more (https://grafana.com/docs/loki/latest/operations/storage/retention/)", "retention_period %s is under Loki's documented minimum of 24h", ret)
 	}
+	if err == nil && d > 0 {
+		r.checkLokiQueryLimits(doc, cfg, time.Duration(d))
+	}
+	r.checkLokiServiceName(doc, cfg)
 	if ret != "" && (!cfg.Compactor.RetentionEnabled || cfg.Compactor.DeleteRequestStore == "") {
 		r.f.Errorf("retention", lokiFile, doc.LineString("compactor"), "set compactor.retention_enabled: true and compactor.delete_request_store: filesystem", "retention_period is set but the compactor does not apply it: nothing is deleted")
 	}
@@ -161,4 +206,79 @@ func (r *Repo) checkLoki() {
 			r.f.Errorf("loki", lokiFile, doc.LineString(key), fmt.Sprintf("keep it under a named volume of the loki service (%v)", volumeTargets), "%s %s is not on a named volume: the data is lost with the container", key, p)
 		}
 	}
+}
+
+// checkLokiQueryLimits makes sure a query can cover the whole retention:
+// Loki refuses a query longer than max_query_length (after clamping its
+// start to max_query_lookback), so a limit under the retention makes the
+// oldest logs unreachable from Grafana's "Last N days".
+func (r *Repo) checkLokiQueryLimits(doc *yamlpos.Doc, cfg lokiConfig, retention time.Duration) {
+	lim := cfg.LimitsConfig
+	length, lengthPos := lokiDefaultMaxQueryLength, doc.LineString("limits_config")
+	lengthText := "the default 721h (30d1h)"
+	if lim.MaxQueryLength != nil {
+		lengthPos = doc.LineString("limits_config.max_query_length")
+		d, err := model.ParseDuration(*lim.MaxQueryLength)
+		if err != nil {
+			r.f.Errorf("loki", lokiFile, lengthPos, "use a duration such as 745h, or 0 for no limit", "max_query_length %q: %v", *lim.MaxQueryLength, err)
+			return
+		}
+		length, lengthText = time.Duration(d), *lim.MaxQueryLength
+	}
+	lookback := time.Duration(0)
+	if lim.MaxQueryLookback != "" {
+		d, err := model.ParseDuration(lim.MaxQueryLookback)
+		if err != nil {
+			r.f.Errorf("loki", lokiFile, doc.LineString("limits_config.max_query_lookback"), "use a duration such as ${LOKI_RETENTION_PERIOD:-744h}, or 0", "max_query_lookback %q: %v", lim.MaxQueryLookback, err)
+			return
+		}
+		lookback = time.Duration(d)
+	}
+	if length > 0 && length < retention && (lookback == 0 || length < lookback) {
+		r.f.Errorf("loki", lokiFile, lengthPos,
+			"set limits_config.max_query_length: 0 with max_query_lookback: ${LOKI_RETENTION_PERIOD:-744h} (or a max_query_length of at least the retention)",
+			"max_query_length %s is shorter than retention_period %s: Loki refuses a query over the whole retention (\"Last %d days\" in Grafana)",
+			lengthText, model.Duration(retention), int(retention.Hours())/24)
+	}
+	if lookback > 0 && lookback < retention {
+		r.f.Warnf("loki", lokiFile, doc.LineString("limits_config.max_query_lookback"),
+			"set max_query_lookback: ${LOKI_RETENTION_PERIOD:-744h}",
+			"max_query_lookback %s is shorter than retention_period %s: logs older than the lookback are kept but never returned", model.Duration(lookback), model.Duration(retention))
+	}
+}
+
+// checkLokiServiceName warns when service_name, which Grafana's log views
+// group by, would not be the compose service: Loki sets it from the first
+// label of discover_service_name a stream has, and its default list finds
+// the container name first.
+func (r *Repo) checkLokiServiceName(doc *yamlpos.Doc, cfg lokiConfig) {
+	list := cfg.LimitsConfig.DiscoverServiceName
+	pos := doc.LineString("limits_config.discover_service_name")
+	fix := "set limits_config.discover_service_name with compose_service first (then Loki's defaults: service, app, ..., container, job)"
+	if list == nil {
+		r.f.Warnf("loki", lokiFile, doc.LineString("limits_config"), fix, "no discover_service_name: Loki names every stream's service_name after its container (e.g. okx-hft-ops-loki-1), not its compose service")
+		return
+	}
+	i := slices.Index(list, "compose_service")
+	if len(list) == 0 || i < 0 {
+		r.f.Warnf("loki", lokiFile, pos, fix, "discover_service_name does not list compose_service: service_name is not the compose service Grafana's log views should group by")
+		return
+	}
+	if c := slices.Index(list, "container"); c >= 0 && c < i {
+		r.f.Warnf("loki", lokiFile, pos, fix, "discover_service_name lists container before compose_service: every stream's service_name is its container name")
+	}
+}
+
+// lokiRejectOldAge is how old a line Loki still accepts, or 0 when it
+// accepts any age (reject_old_samples: false).
+func lokiRejectOldAge(cfg lokiConfig) (time.Duration, error) {
+	lim := cfg.LimitsConfig
+	if lim.RejectOldSamples != nil && !*lim.RejectOldSamples {
+		return 0, nil
+	}
+	if lim.RejectOldSamplesMaxAge == "" {
+		return lokiDefaultRejectOldAge, nil
+	}
+	d, err := model.ParseDuration(lim.RejectOldSamplesMaxAge)
+	return time.Duration(d), err
 }

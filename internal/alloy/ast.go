@@ -98,6 +98,7 @@ type Index struct {
 	X      Expr
 	Index  Expr
 	LBrack Pos
+	RBrack Pos
 }
 
 // Call is `Fn(Args...)`, e.g. sys.env("HOST").
@@ -105,6 +106,7 @@ type Call struct {
 	Fn     Expr
 	Args   []Expr
 	LParen Pos
+	RParen Pos
 }
 
 // Unary is `!X` or `-X`.
@@ -125,18 +127,21 @@ type Binary struct {
 type Paren struct {
 	X      Expr
 	LParen Pos
+	RParen Pos
 }
 
 // Array is `[a, b]`.
 type Array struct {
 	Elems  []Expr
 	LBrack Pos
+	RBrack Pos
 }
 
 // Object is `{ key = value, "quoted key" = value }`.
 type Object struct {
 	Fields []*Field
 	LBrace Pos
+	RBrace Pos
 }
 
 // Field is one `key = value` of an object.

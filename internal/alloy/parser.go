@@ -307,10 +307,11 @@ func (p *parser) unary() (Expr, *Error) {
 			if err != nil {
 				return nil, err
 			}
-			if _, err := p.expect(tokRBrack, "close the index with ]"); err != nil {
+			rbrack, err := p.expect(tokRBrack, "close the index with ]")
+			if err != nil {
 				return nil, err
 			}
-			x = &Index{X: x, Index: idx, LBrack: lbrack}
+			x = &Index{X: x, Index: idx, LBrack: lbrack, RBrack: rbrack}
 		case tokLParen:
 			lparen := p.tok.pos
 			p.next()
@@ -318,10 +319,11 @@ func (p *parser) unary() (Expr, *Error) {
 			if err != nil {
 				return nil, err
 			}
-			if _, err := p.expect(tokRParen, "close the call with )"); err != nil {
+			rparen, err := p.expect(tokRParen, "close the call with )")
+			if err != nil {
 				return nil, err
 			}
-			x = &Call{Fn: x, Args: args, LParen: lparen}
+			x = &Call{Fn: x, Args: args, LParen: lparen, RParen: rparen}
 		default:
 			return x, nil
 		}
@@ -348,30 +350,33 @@ func (p *parser) primary() (Expr, *Error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := p.expect(tokRParen, "close the parenthesis"); err != nil {
+		rparen, err := p.expect(tokRParen, "close the parenthesis")
+		if err != nil {
 			return nil, err
 		}
-		return &Paren{X: x, LParen: t.pos}, nil
+		return &Paren{X: x, LParen: t.pos, RParen: rparen}, nil
 	case tokLBrack:
 		p.next()
 		elems, err := p.list(tokRBrack, "list")
 		if err != nil {
 			return nil, err
 		}
-		if _, err := p.expect(tokRBrack, "close the list with ]"); err != nil {
+		rbrack, err := p.expect(tokRBrack, "close the list with ]")
+		if err != nil {
 			return nil, err
 		}
-		return &Array{Elems: elems, LBrack: t.pos}, nil
+		return &Array{Elems: elems, LBrack: t.pos, RBrack: rbrack}, nil
 	case tokLBrace:
 		p.next()
 		fields, err := p.fields()
 		if err != nil {
 			return nil, err
 		}
-		if _, err := p.expect(tokRBrace, "close the object with }"); err != nil {
+		rbrace, err := p.expect(tokRBrace, "close the object with }")
+		if err != nil {
 			return nil, err
 		}
-		return &Object{Fields: fields, LBrace: t.pos}, nil
+		return &Object{Fields: fields, LBrace: t.pos, RBrace: rbrace}, nil
 	}
 	return nil, p.errorf("write a value: a string, number, bool, null, list, object, reference or function call",
 		"expected expression, got %s", t.describe())

@@ -3,8 +3,14 @@ package check
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/rulefmt"
 
 	"gopkg.in/yaml.v3"
 
@@ -22,17 +28,22 @@ type datasourceFile struct {
 	Datasources []struct {
 		Name string `yaml:"name"`
 		UID  string `yaml:"uid"`
-		Type string `yaml:"type"`
-		URL  string `yaml:"url"`
+		Type     string `yaml:"type"`
+		URL      string `yaml:"url"`
+		JSONData struct {
+			TimeInterval string `yaml:"timeInterval"`
+		} `yaml:"jsonData"`
 	} `yaml:"datasources"`
 }
 
 type providerFile struct {
 	APIVersion int `yaml:"apiVersion"`
 	Providers  []struct {
-		Name    string `yaml:"name"`
-		Type    string `yaml:"type"`
-		Options struct {
+		Name           string `yaml:"name"`
+		Type           string `yaml:"type"`
+		FolderUID      string `yaml:"folderUid"`
+		AllowUIUpdates bool   `yaml:"allowUiUpdates"`
+		Options        struct {
 			Path string `yaml:"path"`
 		} `yaml:"options"`
 	} `yaml:"providers"`
@@ -43,6 +54,7 @@ var datasourceServices = map[string]string{"prometheus": "prometheus", "loki": "
 
 func (r *Repo) checkGrafana() {
 	uids := map[string]string{}
+	promIntervals := map[string]time.Duration{} // Prometheus datasource uid → timeInterval
 	if data, ok := r.read(datasourcesFile); ok {
 		doc := yamlpos.Parse(data)
 		var ds datasourceFile
@@ -59,6 +71,13 @@ func (r *Repo) checkGrafana() {
 				r.f.Errorf("grafana", datasourcesFile, doc.LineString(base+".uid"), "give each datasource its own uid", "uid %q is used twice", d.UID)
 			}
 			uids[d.UID] = d.Type
+			if d.Type == dashboards.PrometheusType {
+				iv, ok := dashboards.ParseGrafanaDuration(d.JSONData.TimeInterval)
+				if !ok && d.JSONData.TimeInterval != "" {
+					r.f.Errorf("grafana", datasourcesFile, doc.LineString(base+".jsonData.timeInterval"), "write the scrape interval as a duration, e.g. 15s", "datasource %q timeInterval %q is not a duration", d.Name, d.JSONData.TimeInterval)
+				}
+				promIntervals[d.UID] = iv
+			}
 			u, err := url.Parse(d.URL)
 			if err != nil || u.Host == "" {
 				r.f.Errorf("grafana", datasourcesFile, doc.LineString(base+".url"), "use http://<service>:<port>[/prefix]", "datasource %q url %q is not a URL", d.Name, d.URL)
@@ -95,7 +114,13 @@ func (r *Repo) checkGrafana() {
 		if len(pf.Providers) == 0 {
 			r.f.Errorf("grafana", providersFile, "", "add a file provider reading the dashboards folder", "no dashboard provider")
 		}
+		sampling, haveSampling := r.sampling(promIntervals)
 		for i, p := range pf.Providers {
+			base := fmt.Sprintf("providers[%d]", i)
+			if p.FolderUID == "" {
+				r.f.Errorf("grafana", providersFile, doc.LineString(base), "set folderUid: okx-hft-ops (up to 40 letters, digits, - or _)",
+					"dashboard provider %q has no folderUid: Grafana gives its folder a new uid in every fresh grafana_data volume, and links to the folder break", p.Name)
+			}
 			if r.Project == nil {
 				break
 			}
@@ -104,7 +129,12 @@ func (r *Repo) checkGrafana() {
 				r.f.Errorf("grafana", providersFile, doc.LineString(fmt.Sprintf("providers[%d].options.path", i)), "mount ./grafana/dashboards into the grafana service at this path", "dashboard path %q is not mounted from the repository", p.Options.Path)
 				continue
 			}
-			for _, df := range dashboards.CheckDir(r.path(host), uids) {
+			found := dashboards.CheckDir(r.path(host), uids)
+			found = append(found, dashboards.CheckEditable(r.path(host), p.AllowUIUpdates, providersFile)...)
+			if haveSampling {
+				found = append(found, dashboards.CheckRateWindows(r.path(host), sampling)...)
+			}
+			for _, df := range found {
 				if rel, err := filepath.Rel(r.Dir, df.File); err == nil && !strings.HasPrefix(rel, "..") {
 					df.File = rel
 				}
@@ -129,6 +159,52 @@ func (r *Repo) checkGrafana() {
 			r.f.Errorf("grafana", composeFile, "", "remove services.grafana.ports; Grafana is reached through the proxy only", "Grafana publishes a port")
 		}
 	}
+}
+
+// sampling reads how often Prometheus samples each series: every job's
+// scrape_interval from prometheus/prometheus.yml (the global one when the
+// job sets none, as Prometheus' own loader fills it in) and every recorded
+// series' group interval from the rule files it loads. ok is false when
+// the config does not load; checkPrometheus reports why.
+func (r *Repo) sampling(datasources map[string]time.Duration) (dashboards.Sampling, bool) {
+	s := dashboards.Sampling{Jobs: map[string]time.Duration{}, Recorded: map[string]time.Duration{}, Datasources: datasources}
+	cfg, err := promconfig.LoadFile(r.path(prometheusFile), false, quietLogger())
+	if err != nil {
+		return s, false
+	}
+	s.EvaluationInterval = time.Duration(cfg.GlobalConfig.EvaluationInterval)
+	for _, sc := range cfg.ScrapeConfigs {
+		s.Jobs[sc.JobName] = time.Duration(sc.ScrapeInterval)
+	}
+	for _, pattern := range cfg.RuleFiles {
+		host, ok := r.hostPath("prometheus", pattern)
+		if !ok {
+			continue
+		}
+		matches, _ := filepath.Glob(r.path(host))
+		for _, m := range matches {
+			data, err := os.ReadFile(m)
+			if err != nil {
+				continue
+			}
+			groups, errs := rulefmt.Parse(data, false, model.UTF8Validation, PromQLParser, quietLogger())
+			if len(errs) > 0 || groups == nil {
+				continue
+			}
+			for _, g := range groups.Groups {
+				iv := time.Duration(g.Interval)
+				if iv == 0 {
+					iv = s.EvaluationInterval
+				}
+				for _, rule := range g.Rules {
+					if rule.Record != "" {
+						s.Recorded[rule.Record] = max(iv, s.Recorded[rule.Record])
+					}
+				}
+			}
+		}
+	}
+	return s, true
 }
 
 func yamlErrLine(err error) string {

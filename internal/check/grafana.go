@@ -26,8 +26,8 @@ const (
 type datasourceFile struct {
 	APIVersion  int `yaml:"apiVersion"`
 	Datasources []struct {
-		Name string `yaml:"name"`
-		UID  string `yaml:"uid"`
+		Name     string `yaml:"name"`
+		UID      string `yaml:"uid"`
 		Type     string `yaml:"type"`
 		URL      string `yaml:"url"`
 		JSONData struct {

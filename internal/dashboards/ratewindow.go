@@ -246,7 +246,7 @@ func (w RangeWindow) Short() bool { return w.Interval > 0 && w.Min < 2*w.Interva
 func (s Sampling) RangeWindows(expr string, q QueryIntervals, dashboardRange time.Duration) ([]RangeWindow, error) {
 	marked := expr
 	for name, d := range sentinels {
-		for _, form := range []string{"${" + name + "}", "$" + name} {
+		for _, form := range []string{"${" + name + "}", "[[" + name + "]]", "$" + name} {
 			marked = replaceVariable(marked, form, formatMillis(d))
 		}
 	}
@@ -313,7 +313,7 @@ func replaceVariable(s, form, with string) string {
 			return b.String()
 		}
 		end := i + len(form)
-		if !strings.HasSuffix(form, "}") && end < len(s) && isIdentByte(s[end], false) {
+		if strings.HasPrefix(form, "$") && !strings.HasSuffix(form, "}") && end < len(s) && isIdentByte(s[end], false) {
 			b.WriteString(s[:end])
 			s = s[end:]
 			continue

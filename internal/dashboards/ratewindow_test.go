@@ -116,6 +116,7 @@ func TestRangeWindowSources(t *testing.T) {
 	}{
 		{`rate(container_cpu_usage_seconds_total[$__rate_interval])`, "job cadvisor", time.Minute, "$__rate_interval"},
 		{`rate(node_cpu_seconds_total{job="node-exporter"}[${__rate_interval}])`, "job node-exporter", time.Minute, "$__rate_interval"},
+		{`rate(node_cpu_seconds_total{job="node-exporter"}[[[__rate_interval]]])`, "job node-exporter", time.Minute, "$__rate_interval"},
 		{`rate(hft_orders_sent_total[$__interval])`, "job collector", 15 * time.Second, "$__interval"},
 		{`rate(hft_orders_sent_total{job=~"coll.*"}[1m])`, "job collector", time.Minute, ""},
 		// A job matcher wins over the name; a job variable matches any job.

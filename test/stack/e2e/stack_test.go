@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/okx-hft/okx-hft-ops/internal/dashboards"
 	"github.com/okx-hft/okx-hft-ops/internal/doctor"
 	"github.com/okx-hft/okx-hft-ops/internal/s3store"
+	"github.com/okx-hft/okx-hft-ops/internal/stack"
 )
 
 // Services with no local image; the override leaves them out.
@@ -40,14 +42,20 @@ type persisted struct {
 
 func TestStack(t *testing.T) {
 	s := newStack(t)
+	createdNetwork := s.prepare(context.Background())
 	t.Cleanup(func() {
 		if os.Getenv("OPS_STACK_KEEP") == "1" {
 			return
 		}
-		s.run("docker", "compose", "down", "--volumes", "--remove-orphans")
-		s.run("docker", "compose", "-p", sidecarsProject, "-f", "test/stack/sidecars.compose.yaml", "--env-file", ".env", "down", "--volumes")
+		s.down()
+		// Only a network this run created: on a machine where the trading
+		// stacks run, hft_network is theirs too.
+		if createdNetwork {
+			if out, err := s.run("docker", "network", "rm", stack.Network); err != nil {
+				t.Errorf("removing the network this test created: %v\n%s", err, out)
+			}
+		}
 	})
-	s.must("docker", "network", "inspect", "hft_network")
 	s.sidecars("up", "-d", "--wait")
 
 	start := time.Now()
@@ -57,21 +65,27 @@ func TestStack(t *testing.T) {
 		t.Fatalf("opsctl up failed: %v", err)
 	}
 
+	// Each subtest gets the stack bound to its own t, so that a helper that
+	// fails (s.must, s.containers) ends the subtest, never its parent from
+	// the subtest's goroutine.
+	sub := func(name string, f func(s *Stack, t *testing.T)) bool {
+		return t.Run(name, func(t *testing.T) { f(s.in(t), t) })
+	}
 	var p persisted
-	t.Run("every service healthy, every init job exited 0", func(t *testing.T) { s.checkHealthy(t) })
-	t.Run("only the proxy listens beyond loopback", func(t *testing.T) { s.checkPublishedPorts(t) })
-	t.Run("s3 buckets and credentials", func(t *testing.T) { p.s3Key = s.checkS3(t) })
-	t.Run("mlflow through the proxy", func(t *testing.T) { p.runID, p.artifactKey = s.checkMLflow(t) })
-	t.Run("superset through the proxy", func(t *testing.T) { p.savedQueryID = s.checkSuperset(t) })
-	t.Run("prometheus targets and rules", func(t *testing.T) { p.sampleTime = s.checkPrometheus(t) })
-	t.Run("every trading panel query returns data from hftsim", func(t *testing.T) { s.checkDashboardQueries(t) })
-	t.Run("alert latency", func(t *testing.T) { s.measureAlertLatency(t) })
-	t.Run("alert reaches the telegram stand-in", func(t *testing.T) { s.checkAlertDelivery(t) })
-	t.Run("alertmanager silence", func(t *testing.T) { p.silenceID = s.createSilence(t) })
-	t.Run("proxy auth and a stopped upstream", func(t *testing.T) { s.checkProxy(t) })
-	t.Run("doctor", func(t *testing.T) { s.checkDoctor(t) })
+	sub("every service healthy, every init job exited 0", func(s *Stack, t *testing.T) { s.checkHealthy(t) })
+	sub("only the proxy listens beyond loopback", func(s *Stack, t *testing.T) { s.checkPublishedPorts(t) })
+	sub("s3 buckets and credentials", func(s *Stack, t *testing.T) { p.s3Key = s.checkS3(t) })
+	sub("mlflow through the proxy", func(s *Stack, t *testing.T) { p.runID, p.artifactKey = s.checkMLflow(t) })
+	sub("superset through the proxy", func(s *Stack, t *testing.T) { p.savedQueryID = s.checkSuperset(t) })
+	sub("prometheus targets and rules", func(s *Stack, t *testing.T) { p.sampleTime = s.checkPrometheus(t) })
+	sub("every trading panel query returns data from hftsim", func(s *Stack, t *testing.T) { s.checkDashboardQueries(t) })
+	sub("alert latency", func(s *Stack, t *testing.T) { s.measureAlertLatency(t) })
+	sub("alert reaches the telegram stand-in", func(s *Stack, t *testing.T) { s.checkAlertDelivery(t) })
+	sub("alertmanager silence", func(s *Stack, t *testing.T) { p.silenceID = s.createSilence(t) })
+	sub("proxy auth and a stopped upstream", func(s *Stack, t *testing.T) { s.checkProxy(t) })
+	sub("doctor", func(s *Stack, t *testing.T) { s.checkDoctor(t) })
 
-	t.Run("second up is a no-op", func(t *testing.T) {
+	sub("second up is a no-op", func(s *Stack, t *testing.T) {
 		before := s.containers()
 		out, err := s.run(s.Opsctl, "up", "--build=false", "--no-doctor")
 		if err != nil {
@@ -85,14 +99,14 @@ func TestStack(t *testing.T) {
 		}
 		s.checkPersisted(t, p)
 	})
-	t.Run("down and up keep the data", func(t *testing.T) {
+	sub("down and up keep the data", func(s *Stack, t *testing.T) {
 		s.compose("down")
 		if out, err := s.run(s.Opsctl, "up", "--build=false", "--no-doctor"); err != nil {
 			t.Fatalf("opsctl up after down: %v\n%s", err, out)
 		}
 		s.checkPersisted(t, p)
 	})
-	t.Run("killed stateful containers restart with their data", func(t *testing.T) {
+	sub("killed stateful containers restart with their data", func(s *Stack, t *testing.T) {
 		// SIGKILL: no graceful shutdown, nothing flushed on the way out.
 		stateful := []string{"seaweedfs", "mlflow", "prometheus", "alertmanager", "superset"}
 		cs := s.containers()
@@ -107,7 +121,7 @@ func TestStack(t *testing.T) {
 		s.waitHealthy(stateful...)
 		s.checkPersisted(t, p)
 	})
-	t.Run("screenshots", func(t *testing.T) { s.screenshots(t) })
+	sub("screenshots", func(s *Stack, t *testing.T) { s.screenshots(t) })
 }
 
 func (s *Stack) checkHealthy(t *testing.T) {
@@ -273,9 +287,14 @@ func (s *Stack) supersetSession(t *testing.T) *supersetClient {
 func (c *supersetClient) api(t *testing.T, method, path string, in, out any) int {
 	var body bytes.Buffer
 	if in != nil {
-		json.NewEncoder(&body).Encode(in)
+		if err := json.NewEncoder(&body).Encode(in); err != nil {
+			t.Fatalf("%s %s: encoding the request: %v", method, path, err)
+		}
 	}
-	req, _ := http.NewRequest(method, proxyURL+"/superset"+path, &body)
+	req, err := http.NewRequest(method, proxyURL+"/superset"+path, &body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Referer", proxyURL+"/superset/")
 	if c.csrf != "" {
@@ -287,10 +306,12 @@ func (c *supersetClient) api(t *testing.T, method, path string, in, out any) int
 	}
 	defer resp.Body.Close()
 	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
+	if _, err := b.ReadFrom(resp.Body); err != nil {
+		t.Fatalf("%s %s: reading the answer: %v", method, path, err)
+	}
 	if out != nil {
 		if err := json.Unmarshal(b.Bytes(), out); err != nil {
-			t.Fatalf("%s %s: %d %.300s", method, path, resp.StatusCode, b.String())
+			t.Fatalf("%s %s: %d: %v: %.300s", method, path, resp.StatusCode, err, b.String())
 		}
 	}
 	return resp.StatusCode
@@ -346,8 +367,7 @@ func (s *Stack) checkSuperset(t *testing.T) int {
 func (s *Stack) checkPrometheus(t *testing.T) time.Time {
 	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
 	var sample time.Time
-	eventually(t, 2*time.Minute, "every target of a running service is up", func() error {
-		_, body := httpGet(t, proxyURL+"/prometheus/api/v1/targets?state=active", user, pass)
+	eventually(t, 2*time.Minute, 2*time.Second, "every target of a running service is up", func() error {
 		var out struct {
 			Data struct {
 				ActiveTargets []struct {
@@ -357,7 +377,9 @@ func (s *Stack) checkPrometheus(t *testing.T) time.Time {
 				}
 			}
 		}
-		json.Unmarshal(body, &out)
+		if err := getJSON(proxyURL+"/prometheus/api/v1/targets?state=active", user, pass, &out); err != nil {
+			return err
+		}
 		running := s.containers()
 		up := map[string]bool{}
 		for _, tg := range out.Data.ActiveTargets {
@@ -389,16 +411,22 @@ func (s *Stack) checkPrometheus(t *testing.T) time.Time {
 func (s *Stack) checkAlertDelivery(t *testing.T) {
 	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
 	// Prometheus → Alertmanager: the watchdog arrives.
-	eventually(t, 2*time.Minute, "Watchdog reaches Alertmanager", func() error {
-		_, body := httpGet(t, proxyURL+"/alertmanager/api/v2/alerts?filter=alertname%3DWatchdog", user, pass)
-		if !bytes.Contains(body, []byte("Watchdog")) {
-			return errorf("not yet: %.200s", body)
+	eventually(t, 2*time.Minute, 2*time.Second, "Watchdog reaches Alertmanager", func() error {
+		var alerts []struct {
+			Labels map[string]string `json:"labels"`
 		}
-		return nil
+		if err := getJSON(proxyURL+"/alertmanager/api/v2/alerts?filter=alertname%3DWatchdog", user, pass, &alerts); err != nil {
+			return err
+		}
+		for _, a := range alerts {
+			if a.Labels["alertname"] == "Watchdog" {
+				return nil
+			}
+		}
+		return errorf("not yet: %v", alerts)
 	})
 	// Alertmanager → Telegram: a critical alert is delivered at once.
-	req, _ := http.NewRequest(http.MethodDelete, telegramURL+"/messages", nil)
-	http.DefaultClient.Do(req)
+	clearTelegram(t)
 	alert := []map[string]any{{
 		"labels": map[string]string{"alertname": "StackTestCritical", "severity": "critical", "job": "collector", "instance": "collector:8000"},
 		"annotations": map[string]string{
@@ -408,29 +436,31 @@ func (s *Stack) checkAlertDelivery(t *testing.T) {
 			"dashboard_url": "grafana/d/collector?var-channel=books&var-inst_id=BTC-USDT",
 		},
 	}}
-	body, _ := json.Marshal(alert)
-	preq, _ := http.NewRequest(http.MethodPost, proxyURL+"/alertmanager/api/v2/alerts", bytes.NewReader(body))
+	body, err := json.Marshal(alert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	preq, err := http.NewRequest(http.MethodPost, proxyURL+"/alertmanager/api/v2/alerts", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	preq.SetBasicAuth(user, pass)
 	preq.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(preq)
+	resp, err := httpClient.Do(preq)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("posting the alert: %v %v", err, resp)
 	}
 	resp.Body.Close()
-	eventually(t, time.Minute, "the Telegram stand-in receives the alert", func() error {
-		code, msgs := httpGet(t, telegramURL+"/messages", "", "")
-		if code != 200 || !bytes.Contains(msgs, []byte("StackTestCritical")) {
-			return errorf("messages: %.300s", msgs)
-		}
+	eventually(t, time.Minute, time.Second, "the Telegram stand-in receives the alert", func() error {
 		// The relative runbook and dashboard links arrive absolute, under the
 		// public URL, and the message is HTML Telegram accepts (the stand-in
 		// refuses anything else with 400, as Telegram does).
-		var got []sentMessage
-		if err := json.Unmarshal(msgs, &got); err != nil {
-			return errorf("messages: %v", err)
+		got, err := telegramMessages()
+		if err != nil {
+			return err
 		}
 		for _, m := range got {
-			if !strings.Contains(m.Body.Text, "StackTestCritical") {
+			if a, ok := m.Alert(); !ok || !a.Is("FIRING", "StackTestCritical", "collector collector:8000") {
 				continue
 			}
 			for _, want := range []string{
@@ -447,22 +477,28 @@ func (s *Stack) checkAlertDelivery(t *testing.T) {
 			}
 			return nil
 		}
-		return errorf("no message of StackTestCritical in %.300s", msgs)
+		return errorf("no FIRING message of StackTestCritical (collector collector:8000) in %d messages: %v", len(got), texts(got))
 	})
 }
 
 func (s *Stack) createSilence(t *testing.T) string {
 	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
-	body, _ := json.Marshal(map[string]any{
+	body, err := json.Marshal(map[string]any{
 		"matchers":  []map[string]any{{"name": "alertname", "value": "StackTestSilenced", "isRegex": false, "isEqual": true}},
 		"startsAt":  time.Now().UTC().Format(time.RFC3339),
 		"endsAt":    time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339),
 		"createdBy": "stacktest", "comment": "must survive restarts",
 	})
-	req, _ := http.NewRequest(http.MethodPost, proxyURL+"/alertmanager/api/v2/silences", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, proxyURL+"/alertmanager/api/v2/silences", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.SetBasicAuth(user, pass)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,7 +506,9 @@ func (s *Stack) createSilence(t *testing.T) string {
 	var out struct {
 		SilenceID string `json:"silenceID"`
 	}
-	json.NewDecoder(resp.Body).Decode(&out)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("creating a silence: %s: %v", resp.Status, err)
+	}
 	if out.SilenceID == "" {
 		t.Fatalf("creating a silence: %s", resp.Status)
 	}
@@ -509,8 +547,17 @@ func (s *Stack) checkProxy(t *testing.T) {
 	}()
 	// 502 once Docker's DNS forgets the name, 504 while nginx still holds
 	// the stopped container's address; either way within seconds.
-	if c, _ := httpGet(t, proxyURL+"/mlflow/", user, pass); c != 502 && c != 504 {
-		t.Errorf("/mlflow/ with MLflow stopped: %d, want 502 or 504", c)
+	if err := poll(time.Minute, time.Second, func() error {
+		c, _, err := get(proxyURL+"/mlflow/", user, pass)
+		if err != nil {
+			return err
+		}
+		if c != 502 && c != 504 {
+			return errorf("%d, want 502 or 504", c)
+		}
+		return nil
+	}); err != nil {
+		t.Errorf("/mlflow/ with MLflow stopped: %v", err)
 	}
 	if c, _ := httpGet(t, proxyURL+"/prometheus/api/v1/status/buildinfo", user, pass); c != 200 {
 		t.Errorf("/prometheus/ while MLflow is stopped: %d", c)
@@ -556,25 +603,34 @@ func (s *Stack) checkPersisted(t *testing.T, p persisted) {
 		}
 	}
 	if !p.sampleTime.IsZero() {
-		eventually(t, time.Minute, "Prometheus sample from before the restart", func() error {
-			_, body := httpGet(t, fmt.Sprintf("%s/prometheus/api/v1/query?query=up%%7Bjob%%3D%%22prometheus%%22%%7D&time=%d", proxyURL, p.sampleTime.Unix()), user, pass)
-			if !bytes.Contains(body, []byte(`"result":[{`)) {
-				return errorf("no sample at %s: %.200s", p.sampleTime, body)
+		eventually(t, time.Minute, 2*time.Second, "Prometheus sample from before the restart", func() error {
+			var res queryResult
+			if err := getJSON(fmt.Sprintf("%s/prometheus/api/v1/query?query=up%%7Bjob%%3D%%22prometheus%%22%%7D&time=%d", proxyURL, p.sampleTime.Unix()), user, pass, &res); err != nil {
+				return err
+			}
+			if res.Status != "success" || len(res.Data.Result) == 0 {
+				return errorf("no sample at %s: %s %s", p.sampleTime, res.Status, res.Error)
 			}
 			return nil
 		})
 	}
 	if p.silenceID != "" {
-		eventually(t, time.Minute, "Alertmanager silence", func() error {
-			code, body := httpGet(t, proxyURL+"/alertmanager/api/v2/silence/"+p.silenceID, user, pass)
-			if code != 200 || !bytes.Contains(body, []byte("must survive restarts")) {
-				return errorf("%d %.200s", code, body)
+		eventually(t, time.Minute, 2*time.Second, "Alertmanager silence", func() error {
+			var sil struct {
+				ID      string `json:"id"`
+				Comment string `json:"comment"`
+			}
+			if err := getJSON(proxyURL+"/alertmanager/api/v2/silence/"+p.silenceID, user, pass, &sil); err != nil {
+				return err
+			}
+			if sil.ID != p.silenceID || sil.Comment != "must survive restarts" {
+				return errorf("silence %s came back as %+v", p.silenceID, sil)
 			}
 			return nil
 		})
 	}
 	if p.savedQueryID != 0 {
-		eventually(t, 2*time.Minute, "Superset metadata", func() error {
+		eventually(t, 2*time.Minute, 5*time.Second, "Superset metadata", func() error {
 			c := s.supersetSession(t)
 			var q struct {
 				Result struct {
@@ -671,49 +727,63 @@ func (s *Stack) checkDashboardQueries(t *testing.T) {
 			}
 		})
 	}
-	// Counters and histograms need a few scrapes (5 s apart) to have rates.
-	time.Sleep(30 * time.Second)
-	var empty []string
-	for name, expr := range queries {
-		q := substitute(expr)
-		code, body := httpGet(t, proxyURL+"/prometheus/api/v1/query?query="+url.QueryEscape(q), user, pass)
-		var res struct {
-			Status string `json:"status"`
-			Error  string `json:"error"`
-			Data   struct {
-				Result []json.RawMessage `json:"result"`
-			} `json:"data"`
-		}
-		json.Unmarshal(body, &res)
-		switch {
-		case code != 200 || res.Status != "success":
-			t.Errorf("%s: %s: %d %s", name, q, code, res.Error)
-		case len(res.Data.Result) == 0:
-			empty = append(empty, name+": "+q)
-		}
-	}
 	// The latency histograms also arrive as native histograms (protobuf
 	// scrape), next to the classic buckets the panels read.
-	for _, q := range []string{
-		`histogram_count(rate(hft_order_ack_latency_seconds{job="executor"}[1m])) > 0`,
-		`histogram_quantile(0.99, sum(rate(hft_db_write_duration_seconds{job="collector"}[1m])))`,
-	} {
-		_, body := httpGet(t, proxyURL+"/prometheus/api/v1/query?query="+url.QueryEscape(q), user, pass)
-		if !bytes.Contains(body, []byte(`"result":[{`)) {
-			t.Errorf("no native histogram data: %s: %.300s", q, body)
+	pending := map[string]string{
+		"native histogram: ack latency":      `histogram_count(rate(hft_order_ack_latency_seconds{job="executor"}[1m])) > 0`,
+		"native histogram: db write latency": `histogram_quantile(0.99, sum(rate(hft_db_write_duration_seconds{job="collector"}[1m])))`,
+	}
+	for name, expr := range queries {
+		pending[name] = substitute(expr)
+	}
+	// Counters and histograms need a few scrapes (5 s apart) to have rates:
+	// ask until every query has data or the deadline passes. A query
+	// Prometheus refuses is reported at once; it will not get better.
+	start := time.Now()
+	err = poll(3*time.Minute, 5*time.Second, func() error {
+		for name, q := range pending {
+			var res queryResult
+			code, body, err := get(proxyURL+"/prometheus/api/v1/query?query="+url.QueryEscape(q), user, pass)
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(body, &res); err != nil {
+				t.Errorf("%s: %s: %d: %v: %.300s", name, q, code, err, body)
+				delete(pending, name)
+				continue
+			}
+			switch {
+			case code != 200 || res.Status != "success":
+				t.Errorf("%s: %s: %d %s", name, q, code, res.Error)
+				delete(pending, name)
+			case len(res.Data.Result) > 0:
+				delete(pending, name)
+			}
+		}
+		if len(pending) > 0 {
+			return errorf("%d queries without data", len(pending))
+		}
+		return nil
+	})
+	if err != nil {
+		for _, name := range slices.Sorted(maps.Keys(pending)) {
+			t.Errorf("no data from hftsim (healthy scenario) after %s: %s: %s", time.Since(start).Round(time.Second), name, pending[name])
 		}
 	}
-	for _, e := range empty {
-		t.Errorf("no data from hftsim (healthy scenario): %s", e)
-	}
-	t.Logf("%d trading panel queries, %d without data", len(queries), len(empty))
+	t.Logf("%d trading panel queries, %d without data, all answered after %s", len(queries), len(pending), time.Since(start).Round(time.Second))
 }
 
-// measureAlertLatency switches hftsim's executor into the kill-switch
-// scenario and times how long the Telegram stand-in takes to receive the
-// page; OPS_ALERT_TRIALS sets the number of trials (0 skips). With
-// OPS_HEALTHY_MINUTES it first runs the healthy scenario that long and
-// requires no alert but the watchdog and informational ones.
+// queryResult is the answer of Prometheus' /api/v1/query.
+type queryResult struct {
+	Status string `json:"status"`
+	Error  string `json:"error"`
+	Data   struct {
+		Result []struct {
+			Metric map[string]string `json:"metric"`
+		} `json:"result"`
+	} `json:"data"`
+}
+
 // sentMessage is one sendMessage call kept by the Telegram stand-in
 // (GET /messages), with the fields of its body the tests read.
 type sentMessage struct {
@@ -724,24 +794,110 @@ type sentMessage struct {
 	} `json:"body"`
 }
 
-// whereJob matches the "where: <job> <instance>" line of a Telegram message.
-var whereJob = regexp.MustCompile(`(?m)^\s*where: (\S+) `)
+// Alert reads the notification the message is (see parseAlert).
+func (m sentMessage) Alert() (Alert, bool) { return parseAlert(m.Body.Text) }
+
+// telegramMessages reads what the Telegram stand-in received since it was
+// last cleared.
+func telegramMessages() ([]sentMessage, error) {
+	var msgs []sentMessage
+	if err := getJSON(telegramURL+"/messages", "", "", &msgs); err != nil {
+		return nil, fmt.Errorf("the Telegram stand-in's messages: %w", err)
+	}
+	return msgs, nil
+}
+
+// clearTelegram empties the Telegram stand-in's list of messages.
+func clearTelegram(t testing.TB) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodDelete, telegramURL+"/messages", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("clearing the Telegram stand-in: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("clearing the Telegram stand-in: %s", resp.Status)
+	}
+}
+
+func texts(msgs []sentMessage) []string {
+	var out []string
+	for _, m := range msgs {
+		out = append(out, m.Body.Text)
+	}
+	return out
+}
+
+// Alert is what alertmanager/templates/telegram.tmpl writes of a
+// notification: its status, the group's alertname and severity (the header
+// line), and "job instance" of each alert (its where: line). group_by is
+// alertname, job, instance, so these are the labels that tell one
+// notification group from another.
+type Alert struct {
+	Status, Alertname, Severity string
+	Where                       []string
+}
+
+var (
+	tgHeader = regexp.MustCompile(`^\S+ <b>(FIRING|RESOLVED)</b> (\S+)(?: \[([^\]]*)\])?\n`)
+	tgWhere  = regexp.MustCompile(`(?m)^\s*where: (\S+) (\S+)\s*$`)
+)
+
+// parseAlert reads a message's header and where: lines (sorted); ok is
+// false for a text the template did not write.
+func parseAlert(text string) (a Alert, ok bool) {
+	h := tgHeader.FindStringSubmatch(text)
+	if h == nil {
+		return Alert{}, false
+	}
+	a = Alert{Status: h[1], Alertname: h[2], Severity: h[3]}
+	for _, w := range tgWhere.FindAllStringSubmatch(text, -1) {
+		a.Where = append(a.Where, w[1]+" "+w[2])
+	}
+	slices.Sort(a.Where)
+	return a, true
+}
+
+// Is says whether a is the notification of status for the alert named
+// alertname whose alerts are exactly where ("job instance" each): a RESOLVED
+// message of another alert, or of the same alert on another instance, is
+// not it.
+func (a Alert) Is(status, alertname string, where ...string) bool {
+	if a.Status != status || a.Alertname != alertname {
+		return false
+	}
+	where = slices.Clone(where)
+	slices.Sort(where)
+	return slices.Equal(a.Where, where)
+}
+
+// jobsAre says whether every alert of a is of one of the jobs, and there is
+// at least one.
+func (a Alert) jobsAre(jobs func(string) bool) bool {
+	for _, w := range a.Where {
+		if job, _, _ := strings.Cut(w, " "); !jobs(job) {
+			return false
+		}
+	}
+	return len(a.Where) > 0
+}
 
 // leftOutTargetsOnly says whether a Telegram message is an OpsTargetDown
 // page about services this test environment does not run, and nothing else.
 func leftOutTargetsOnly(text string) bool {
-	jobs := whereJob.FindAllStringSubmatch(text, -1)
-	if !strings.Contains(text, "OpsTargetDown") || len(jobs) == 0 {
-		return false
-	}
-	for _, j := range jobs {
-		if !notBuildable[j[1]] {
-			return false
-		}
-	}
-	return true
+	a, ok := parseAlert(text)
+	return ok && a.Alertname == "OpsTargetDown" && a.jobsAre(func(job string) bool { return notBuildable[job] })
 }
 
+// measureAlertLatency switches hftsim's executor into the kill-switch
+// scenario and times how long the Telegram stand-in takes to receive the
+// page; OPS_ALERT_TRIALS sets the number of trials (0 skips). With
+// OPS_HEALTHY_MINUTES it first runs the healthy scenario that long and
+// requires no alert but the watchdog and informational ones.
 func (s *Stack) measureAlertLatency(t *testing.T) {
 	trials, _ := strconv.Atoi(os.Getenv("OPS_ALERT_TRIALS"))
 	minutes, _ := strconv.Atoi(os.Getenv("OPS_HEALTHY_MINUTES"))
@@ -750,30 +906,28 @@ func (s *Stack) measureAlertLatency(t *testing.T) {
 	}
 	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
 	scenario := func(port, name string) {
-		resp, err := http.Post("http://127.0.0.1:"+port+"/scenario?name="+name, "", nil)
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("switching to %s: %v %v", name, err, resp)
+		resp, err := httpClient.Post("http://127.0.0.1:"+port+"/scenario?name="+name, "", nil)
+		if err != nil {
+			t.Fatalf("switching to %s: %v", name, err)
 		}
 		resp.Body.Close()
-	}
-	messages := func() string {
-		_, b := httpGet(t, telegramURL+"/messages", "", "")
-		return string(b)
-	}
-	clear := func() {
-		req, _ := http.NewRequest(http.MethodDelete, telegramURL+"/messages", nil)
-		http.DefaultClient.Do(req)
+		if resp.StatusCode != 200 {
+			t.Fatalf("switching to %s: %s", name, resp.Status)
+		}
 	}
 	if minutes > 0 {
 		scenario("18000", "healthy")
 		scenario("18001", "healthy")
-		clear()
+		clearTelegram(t)
+		// The healthy period is the measurement itself, not a wait for a
+		// condition: it runs its full length.
 		time.Sleep(time.Duration(minutes) * time.Minute)
-		_, body := httpGet(t, proxyURL+"/alertmanager/api/v2/alerts?active=true&silenced=false", user, pass)
 		var alerts []struct {
 			Labels map[string]string `json:"labels"`
 		}
-		json.Unmarshal(body, &alerts)
+		if err := getJSON(proxyURL+"/alertmanager/api/v2/alerts?active=true&silenced=false", user, pass, &alerts); err != nil {
+			t.Fatal(err)
+		}
 		var unexpected []string
 		for _, a := range alerts {
 			// Targets of the services this test environment leaves out are
@@ -788,16 +942,12 @@ func (s *Stack) measureAlertLatency(t *testing.T) {
 		// Not only at the end: any alert that fired during the period, as
 		// Prometheus' ALERTS series recorded it, and any Telegram message.
 		q := fmt.Sprintf(`max by (alertname, severity, job) (max_over_time(ALERTS{alertstate="firing",severity!~"none|info"}[%dm]))`, minutes)
-		_, body = httpGet(t, proxyURL+"/prometheus/api/v1/query?query="+url.QueryEscape(q), user, pass)
-		var fired struct {
-			Data struct {
-				Result []struct {
-					Metric map[string]string `json:"metric"`
-				} `json:"result"`
-			} `json:"data"`
+		var fired queryResult
+		if err := getJSON(proxyURL+"/prometheus/api/v1/query?query="+url.QueryEscape(q), user, pass, &fired); err != nil {
+			t.Fatal(err)
 		}
-		if err := json.Unmarshal(body, &fired); err != nil {
-			t.Fatalf("%s: %v %s", q, err, body)
+		if fired.Status != "success" {
+			t.Fatalf("%s: %s %s", q, fired.Status, fired.Error)
 		}
 		for _, r := range fired.Data.Result {
 			if r.Metric["alertname"] == "OpsTargetDown" && notBuildable[r.Metric["job"]] {
@@ -805,14 +955,14 @@ func (s *Stack) measureAlertLatency(t *testing.T) {
 			}
 			unexpected = append(unexpected, "fired during the period: "+r.Metric["alertname"]+"/"+r.Metric["severity"])
 		}
-		var sent []sentMessage
-		if err := json.Unmarshal([]byte(messages()), &sent); err != nil {
-			t.Errorf("the Telegram stand-in's messages: %v", err)
+		sent, err := telegramMessages()
+		if err != nil {
+			t.Fatal(err)
 		}
 		for _, m := range sent {
 			// The alert posted by the delivery subtest resolves on its own;
 			// OpsTargetDown of left-out services is expected, as above.
-			if strings.Contains(m.Body.Text, "StackTest") || leftOutTargetsOnly(m.Body.Text) {
+			if a, ok := m.Alert(); ok && strings.HasPrefix(a.Alertname, "StackTest") || leftOutTargetsOnly(m.Body.Text) {
 				continue
 			}
 			unexpected = append(unexpected, "sent to Telegram: "+m.Body.Text)
@@ -822,25 +972,45 @@ func (s *Stack) measureAlertLatency(t *testing.T) {
 			t.Errorf("alerts on healthy data: %v", unexpected)
 		}
 	}
+	// find returns the first notification that match accepts.
+	find := func(what string, match func(Alert) bool) (Alert, error) {
+		msgs, err := telegramMessages()
+		if err != nil {
+			return Alert{}, err
+		}
+		for _, m := range msgs {
+			if a, ok := m.Alert(); ok && match(a) {
+				return a, nil
+			}
+		}
+		return Alert{}, errorf("no %s among %d messages: %v", what, len(msgs), texts(msgs))
+	}
+	executor := func(job string) bool { return job == "executor" }
 	var lat []time.Duration
 	for i := 0; i < trials; i++ {
-		clear()
+		clearTelegram(t)
 		t0 := time.Now()
 		scenario("18001", "kill-switch")
-		for !strings.Contains(messages(), "KillSwitchEngaged") {
-			if time.Since(t0) > 2*time.Minute {
-				t.Fatalf("trial %d: no page after 2 minutes", i+1)
-			}
-			time.Sleep(100 * time.Millisecond)
+		var page Alert
+		if err := poll(2*time.Minute, 100*time.Millisecond, func() (err error) {
+			page, err = find("FIRING KillSwitchEngaged of the executor", func(a Alert) bool {
+				return a.Status == "FIRING" && a.Alertname == "KillSwitchEngaged" && a.jobsAre(executor)
+			})
+			return err
+		}); err != nil {
+			t.Fatalf("trial %d: no page: %v", i+1, err)
 		}
 		lat = append(lat, time.Since(t0))
 		scenario("18001", "healthy")
-		// Wait for the resolved message so the next trial opens a new group.
-		for !strings.Contains(messages(), "RESOLVED") {
-			if time.Since(t0) > 4*time.Minute {
-				t.Fatalf("trial %d: never resolved", i+1)
-			}
-			time.Sleep(time.Second)
+		// Wait for this page's own resolution, so the next trial opens a
+		// new group: RESOLVED, KillSwitchEngaged, the same instances.
+		if err := poll(4*time.Minute, time.Second, func() error {
+			_, err := find(fmt.Sprintf("RESOLVED KillSwitchEngaged %v", page.Where), func(a Alert) bool {
+				return a.Is("RESOLVED", "KillSwitchEngaged", page.Where...)
+			})
+			return err
+		}); err != nil {
+			t.Fatalf("trial %d: the page %v never resolved: %v", i+1, page.Where, err)
 		}
 		t.Logf("trial %d: page after %s", i+1, lat[i].Round(10*time.Millisecond))
 	}

@@ -57,7 +57,13 @@ func main() {
 			Text      string `json:"text"`
 			ParseMode string `json:"parse_mode"`
 		}
-		json.Unmarshal(body, &msg)
+		if err := json.Unmarshal(body, &msg); err != nil {
+			// Valid JSON of the wrong shape (a number for text, say).
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]any{"ok": false, "error_code": 400, "description": "Bad Request: " + err.Error()})
+			return
+		}
 		if msg.ParseMode == "HTML" {
 			if err := tghtml.Validate(msg.Text); err != nil {
 				log.Printf("refused a message: %v", err)

@@ -12,7 +12,7 @@ import (
 func testRules(t *testing.T) *recordingRules {
 	t.Helper()
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "r.yml"), []byte(`groups:
+	if err := os.WriteFile(filepath.Join(dir, "r.yml"), []byte(`groups:
   - name: fast
     interval: 5s
     rules:
@@ -26,7 +26,9 @@ func testRules(t *testing.T) *recordingRules {
     rules:
       - record: channel:msgs:rate1m
         expr: sum by (job, channel) (rate(msgs_total[1m]))
-`), 0o644)
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	rr, err := loadRecordingRules([]string{filepath.Join(dir, "r.yml")})
 	if err != nil {
 		t.Fatal(err)

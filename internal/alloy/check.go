@@ -72,9 +72,17 @@ type located struct {
 }
 
 func (c *checker) report(at Pos, fix, format string, args ...any) {
+	c.add(finding.Error, at, fix, format, args...)
+}
+
+func (c *checker) warn(at Pos, fix, format string, args ...any) {
+	c.add(finding.Warning, at, fix, format, args...)
+}
+
+func (c *checker) add(sev finding.Severity, at Pos, fix, format string, args ...any) {
 	c.found = append(c.found, located{pos: at, f: finding.Finding{
 		Check:    CheckName,
-		Severity: finding.Error,
+		Severity: sev,
 		File:     c.file,
 		Position: at.String(),
 		Message:  fmt.Sprintf(format, args...),
@@ -202,16 +210,19 @@ func (c *checker) define(b *Block, sc *scope) bool {
 	spec := components[name]
 	known := spec != nil || sc.customComponent(name) != nil || (len(b.Name) > 1 && sc.isImport(b.Name[0]))
 	if !known {
-		fix := "check the name against https://grafana.com/docs/alloy/latest/reference/components/; " +
+		// A warning, not an error: the table is a subset of one Alloy
+		// release, and a component added by a later release is valid.
+		// `alloy validate` of the pinned image is the authority on names.
+		fix := "check the name against https://grafana.com/docs/alloy/" + TableVersion + "/reference/components/ (or run alloy validate); " +
 			"if it is right, add it with its required arguments and exports to internal/alloy/components.go"
 		if near := closestName(name, componentNames()); near != "" {
-			fix = fmt.Sprintf("did you mean %s? (%s)", near, docsURL(near))
+			fix = fmt.Sprintf("did you mean %s? (%s); if %s is right, add it to internal/alloy/components.go", near, docsURL(near), name)
 		}
 		kind := "component"
 		if len(b.Name) == 1 {
 			kind = "block"
 		}
-		c.report(b.NamePos, fix, "unknown %s %s", kind, name)
+		c.warn(b.NamePos, fix, "unknown %s %s: not in the component table written for Alloy %s", kind, name, TableVersion)
 		return false
 	}
 

@@ -269,16 +269,16 @@ func (r *Repo) checkLokiServiceName(doc *yamlpos.Doc, cfg lokiConfig) {
 	}
 }
 
-// lokiRejectOldAge is how old a line Loki still accepts, or 0 when it
-// accepts any age (reject_old_samples: false).
-func lokiRejectOldAge(cfg lokiConfig) (time.Duration, error) {
+// lokiRejectOldAge is how old a line Loki still accepts, as a duration and
+// as written, or 0 when it accepts any age (reject_old_samples: false).
+func lokiRejectOldAge(cfg lokiConfig) (time.Duration, string, error) {
 	lim := cfg.LimitsConfig
 	if lim.RejectOldSamples != nil && !*lim.RejectOldSamples {
-		return 0, nil
+		return 0, "", nil
 	}
 	if lim.RejectOldSamplesMaxAge == "" {
-		return lokiDefaultRejectOldAge, nil
+		return lokiDefaultRejectOldAge, "168h (Loki's default)", nil
 	}
 	d, err := model.ParseDuration(lim.RejectOldSamplesMaxAge)
-	return time.Duration(d), err
+	return time.Duration(d), lim.RejectOldSamplesMaxAge, err
 }

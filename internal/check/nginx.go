@@ -21,16 +21,20 @@ type ProxyRoute struct {
 	Path      string
 	Service   string
 	BasicAuth bool
+	// MetricsPath is the service's own metrics under Path, which the proxy
+	// must not serve without a login; MetricsWhy says what it gives away.
+	MetricsPath, MetricsWhy string
 }
 
 // ProxyRoutes are the UIs of the node behind the proxy.
 var ProxyRoutes = []ProxyRoute{
-	{"/grafana/", "grafana", false},
-	{"/prometheus/", "prometheus", true},
-	{"/alertmanager/", "alertmanager", true},
-	{"/mlflow/", "mlflow", true},
-	{"/superset/", "superset", false},
-	{"/storage/", "seaweedfs-admin", false},
+	{Path: "/grafana/", Service: "grafana", MetricsPath: "/grafana/metrics",
+		MetricsWhy: "Grafana's /metrics tells anyone its version and its counts of users, dashboards and datasources"},
+	{Path: "/prometheus/", Service: "prometheus", BasicAuth: true},
+	{Path: "/alertmanager/", Service: "alertmanager", BasicAuth: true},
+	{Path: "/mlflow/", Service: "mlflow", BasicAuth: true},
+	{Path: "/superset/", Service: "superset"},
+	{Path: "/storage/", Service: "seaweedfs-admin"},
 }
 
 var nginxErrLine = regexp.MustCompile(`nginx\.conf:(\d+)`)
@@ -40,6 +44,7 @@ func (r *Repo) checkNginx(ctx context.Context, tester NginxTester) {
 	if !ok {
 		return
 	}
+	nginxTLine := "" // the line `nginx -t` refused, if it did
 	if tester == nil {
 		r.f.Warnf("nginx", nginxFile, "", "install nginx (apt-get install nginx-light) to let opsctl run `nginx -t`", "nginx is not installed: syntax not checked by nginx itself")
 	} else {
@@ -52,6 +57,7 @@ func (r *Repo) checkNginx(ctx context.Context, tester NginxTester) {
 			if m := nginxErrLine.FindStringSubmatch(out); m != nil {
 				pos = m[1]
 			}
+			nginxTLine = pos
 			r.f.Errorf("nginx", nginxFile, pos, "fix the directive nginx names", "`nginx -t` fails: %s", strings.TrimSpace(out))
 		}
 	}
@@ -65,16 +71,22 @@ func (r *Repo) checkNginx(ctx context.Context, tester NginxTester) {
 		r.f.Errorf("nginx", nginxFile, pos, "fix the braces and semicolons", "%v", err)
 		return
 	}
+	for _, e := range nginxconf.Validate(ds) {
+		if fmt.Sprint(e.Line) == nginxTLine {
+			continue // `nginx -t` already named this line
+		}
+		r.f.Errorf("nginx", nginxFile, fmt.Sprint(e.Line), "give the directive the arguments nginx expects (see https://nginx.org/en/docs/dirindex.html)", "%s", e.Msg)
+	}
 	if len(nginxconf.Find(ds, "resolver")) == 0 {
 		r.f.Errorf("nginx", nginxFile, "", "add `resolver 127.0.0.11 valid=10s;` in the http block", "no resolver: upstream names cannot be resolved at request time")
 	}
 	authFiles := map[string]bool{}
-	locations := map[string]*nginxconf.Directive{}
-	for _, loc := range nginxconf.Find(ds, "location") {
-		locations[strings.Join(loc.Args, " ")] = loc
-		if f := loc.Child("auth_basic_user_file"); f != nil && len(f.Args) == 1 {
-			authFiles[f.Args[0]] = true
+	for _, f := range nginxconf.Find(ds, "auth_basic_user_file") {
+		if f.Arg(0) != "" {
+			authFiles[f.Arg(0)] = true
 		}
+	}
+	for _, loc := range nginxconf.Find(ds, "location") {
 		pp := loc.Child("proxy_pass")
 		if pp == nil || len(pp.Args) != 1 {
 			continue
@@ -105,9 +117,10 @@ func (r *Repo) checkNginx(ctx context.Context, tester NginxTester) {
 			}
 		}
 	}
+	servers := nginxconf.Find(ds, "server")
 	for _, route := range ProxyRoutes {
-		loc, ok := locations[route.Path]
-		if !ok {
+		loc := prefixLocation(ds, route.Path)
+		if loc == nil {
 			r.f.Errorf("nginx", nginxFile, "", fmt.Sprintf("add `location %s` proxying to %s", route.Path, route.Service), "the proxy does not serve %s", route.Path)
 			continue
 		}
@@ -117,20 +130,120 @@ func (r *Repo) checkNginx(ctx context.Context, tester NginxTester) {
 				r.f.Errorf("nginx", nginxFile, fmt.Sprint(loc.Line), fmt.Sprintf("proxy %s to %s", route.Path, route.Service), "%s proxies to %s, not %s", route.Path, host, route.Service)
 			}
 		}
-		hasAuth := loc.Child("auth_basic") != nil && loc.Child("auth_basic").Args[0] != "off"
-		if route.BasicAuth && !hasAuth {
+		if route.BasicAuth && !asksLogin(loc) {
 			r.f.Errorf("nginx", nginxFile, fmt.Sprint(loc.Line), "add auth_basic and auth_basic_user_file /etc/nginx/htpasswd", "%s has no login of its own and the proxy does not ask for one", route.Path)
 		}
 		if prefix := r.servicePrefix(route.Service); prefix != "" && prefix+"/" != route.Path {
 			r.f.Errorf("nginx", nginxFile, fmt.Sprint(loc.Line), fmt.Sprintf("serve %s under %s/ or change its prefix in compose.yaml", route.Service, prefix), "%s serves under %s but the proxy location is %s", route.Service, prefix, route.Path)
 		}
+		if route.MetricsPath == "" {
+			continue
+		}
+		for _, srv := range servers {
+			if m := MatchLocation(srv, route.MetricsPath); m != nil && proxies(m) && !asksLogin(m) {
+				r.f.Errorf("nginx", nginxFile, fmt.Sprint(m.Line), fmt.Sprintf("add `location = %s { return 404; }` before location %s; Prometheus scrapes %s inside the network", route.MetricsPath, route.Path, route.Service), "%s is served without a login through location %s: %s", route.MetricsPath, strings.Join(m.Args, " "), route.MetricsWhy)
+			}
+		}
 	}
-	if loc, ok := locations["/grafana/api/live/"]; !ok || !setsUpgrade(loc) {
+	if loc := prefixLocation(ds, "/grafana/api/live/"); loc == nil || !setsUpgrade(loc) {
 		r.f.Errorf("nginx", nginxFile, "", "add `location /grafana/api/live/` with proxy_set_header Upgrade and Connection", "Grafana Live websockets are not upgraded")
 	}
-	if loc, ok := locations["= /"]; !ok || loc.Child("auth_basic") == nil {
+	if loc := exactLocation(ds, "/"); loc == nil || !asksLogin(loc) {
 		r.f.Errorf("nginx", nginxFile, "", "add `location = /` serving the landing page behind basic auth", "no protected landing page at /")
 	}
+}
+
+// prefixLocation finds `location PATH` or `location ^~ PATH`.
+func prefixLocation(ds []*nginxconf.Directive, path string) *nginxconf.Directive {
+	for _, loc := range nginxconf.Find(ds, "location") {
+		if (len(loc.Args) == 1 && loc.Args[0] == path) || (len(loc.Args) == 2 && loc.Args[0] == "^~" && loc.Args[1] == path) {
+			return loc
+		}
+	}
+	return nil
+}
+
+// exactLocation finds `location = PATH`.
+func exactLocation(ds []*nginxconf.Directive, path string) *nginxconf.Directive {
+	for _, loc := range nginxconf.Find(ds, "location") {
+		if len(loc.Args) == 2 && loc.Args[0] == "=" && loc.Args[1] == path {
+			return loc
+		}
+	}
+	return nil
+}
+
+// MatchLocation picks the location of a server block that nginx uses for
+// uri, in nginx's order (https://nginx.org/en/docs/http/ngx_http_core_module.html#location):
+// an exact match; else the longest prefix, kept when it has ^~; else the
+// first regular expression that matches, in file order; else that prefix.
+// Named locations (@name) and nested locations are not considered.
+func MatchLocation(server *nginxconf.Directive, uri string) *nginxconf.Directive {
+	var best *nginxconf.Directive
+	bestLen, bestStop := -1, false
+	var regexes []*nginxconf.Directive
+	for _, loc := range server.Block {
+		if loc.Name != "location" {
+			continue
+		}
+		mod, path := "", loc.Arg(0)
+		if len(loc.Args) == 2 {
+			mod, path = loc.Arg(0), loc.Arg(1)
+		}
+		switch mod {
+		case "=":
+			if path == uri {
+				return loc
+			}
+		case "", "^~":
+			if strings.HasPrefix(path, "@") || !strings.HasPrefix(uri, path) || len(path) <= bestLen {
+				continue
+			}
+			best, bestLen, bestStop = loc, len(path), mod == "^~"
+		case "~", "~*":
+			regexes = append(regexes, loc)
+		}
+	}
+	if best != nil && bestStop {
+		return best
+	}
+	for _, loc := range regexes {
+		expr := loc.Arg(1)
+		if loc.Arg(0) == "~*" {
+			expr = "(?i)" + expr
+		}
+		if re, err := regexp.Compile(expr); err == nil && re.MatchString(uri) {
+			return loc
+		}
+	}
+	return best
+}
+
+// asksLogin reports whether basic auth is in force in loc: the nearest
+// auth_basic in the location or the blocks around it (nginx inherits it
+// from server and http), and not "off".
+func asksLogin(loc *nginxconf.Directive) bool {
+	for d := loc; d != nil; d = d.Parent {
+		if a := d.Child("auth_basic"); a != nil {
+			return a.Arg(0) != "off" && a.Arg(0) != ""
+		}
+	}
+	return false
+}
+
+// proxies reports whether a request that lands in loc reaches an upstream:
+// it has a proxy_pass and neither answers itself (return) nor refuses
+// everyone (deny all).
+func proxies(loc *nginxconf.Directive) bool {
+	if len(nginxconf.Find(loc.Block, "proxy_pass")) == 0 {
+		return false
+	}
+	for _, d := range loc.Block {
+		if d.Name == "return" || (d.Name == "deny" && d.Arg(0) == "all") {
+			return false
+		}
+	}
+	return true
 }
 
 func setsUpgrade(loc *nginxconf.Directive) bool {

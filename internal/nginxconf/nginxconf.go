@@ -12,10 +12,20 @@ import (
 // Directive is one statement: a name, its arguments, and a block for
 // directives such as http, server and location.
 type Directive struct {
-	Name  string
-	Args  []string
-	Line  int
-	Block []*Directive // nil when the directive has no block
+	Name   string
+	Args   []string
+	Line   int
+	Block  []*Directive // nil when the directive has no block
+	Parent *Directive   // the directive whose block holds this one; nil at the top
+}
+
+// Arg returns the i-th argument, or "" when there are fewer: a directive
+// with a wrong argument count (`auth_basic;`) must not crash a reader.
+func (d *Directive) Arg(i int) string {
+	if d == nil || i < 0 || i >= len(d.Args) {
+		return ""
+	}
+	return d.Args[i]
 }
 
 // SyntaxError is a structural defect at a line.
@@ -97,7 +107,7 @@ func Parse(src string) ([]*Directive, error) {
 		return nil, err
 	}
 	p := &parser{toks: toks}
-	ds, err := p.block(0)
+	ds, err := p.block(0, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +122,7 @@ type parser struct {
 	pos  int
 }
 
-func (p *parser) block(depth int) ([]*Directive, error) {
+func (p *parser) block(depth int, parent *Directive) ([]*Directive, error) {
 	if depth > MaxDepth {
 		line := 0
 		if p.pos < len(p.toks) {
@@ -132,7 +142,7 @@ func (p *parser) block(depth int) ([]*Directive, error) {
 		if !t.quoted && (t.text == ";" || t.text == "{") {
 			return nil, &SyntaxError{Line: t.line, Msg: fmt.Sprintf("unexpected %q: a directive name is missing", t.text)}
 		}
-		d := &Directive{Name: t.text, Line: t.line}
+		d := &Directive{Name: t.text, Line: t.line, Parent: parent}
 		p.pos++
 		for {
 			if p.pos >= len(p.toks) {
@@ -148,7 +158,7 @@ func (p *parser) block(depth int) ([]*Directive, error) {
 			}
 			if !a.quoted && a.text == "{" {
 				p.pos++
-				inner, err := p.block(depth + 1)
+				inner, err := p.block(depth+1, d)
 				if err != nil {
 					return nil, err
 				}

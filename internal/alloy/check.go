@@ -310,6 +310,15 @@ func (c *checker) checkComponent(b *Block, sc *scope) {
 		}
 	}
 
+	c.checkKnownArgs(b.Body, spec.args, b.ID(), name)
+	for _, nb := range b.Body {
+		if nb, ok := nb.(*Block); ok {
+			if known, ok := spec.blockArgs[nb.FullName()]; ok {
+				c.checkKnownArgs(nb.Body, known, nb.FullName()+" block of "+b.ID(), name)
+			}
+		}
+	}
+
 	if a := attribute(b.Body, "forward_to"); a != nil {
 		c.checkReceiverList(a, "receiver", sc)
 	}
@@ -658,4 +667,26 @@ func attributesAt(body Body, path string) []*Attribute {
 		}
 	}
 	return out
+}
+
+// checkKnownArgs warns about an attribute that is not among known, the
+// arguments of TableVersion's reference (nil known: not checked). Alloy
+// refuses an unknown argument, but a later release may have added it, so
+// this is a warning that names the version.
+func (c *checker) checkKnownArgs(body Body, known []string, where, component string) {
+	if known == nil {
+		return
+	}
+	for _, stmt := range body {
+		a, ok := stmt.(*Attribute)
+		if !ok || slices.Contains(known, a.Name) {
+			continue
+		}
+		fix := fmt.Sprintf("check it against %s", docsURL(component))
+		if near := closestName(a.Name, known); near != "" {
+			fix = fmt.Sprintf("did you mean %s? (%s)", near, docsURL(component))
+		}
+		c.warn(a.NamePos, fix+"; if a later Alloy added it, add it to internal/alloy/components.go",
+			"%s has no argument %s in the Alloy %s reference", where, a.Name, TableVersion)
+	}
 }

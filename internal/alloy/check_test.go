@@ -94,6 +94,12 @@ var defects = []defect{
 		fix: "internal/alloy/components.go", warning: true,
 	},
 	{
+		name: "argument the reference does not list",
+		old:  "  forward_to = [loki.write.default.receiver]\n}", new: "  forward_to = [loki.write.default.receiver]\n  refresh_intervall = \"10s\"\n}",
+		pos: "23:3", message: `loki.source.docker "containers" has no argument refresh_intervall in the Alloy ` + TableVersion + " reference",
+		fix: "did you mean refresh_interval?", warning: true,
+	},
+	{
 		name: "missing required argument forward_to",
 		old:  "  forward_to = [loki.write.default.receiver]\n", new: "",
 		pos: "19:1", message: `loki.source.docker "containers" is missing required argument "forward_to"`,
@@ -510,4 +516,30 @@ func render(l finding.List) string {
 		b.WriteString("  " + f.String() + "\n")
 	}
 	return b.String()
+}
+
+func TestCheckStageDropArguments(t *testing.T) {
+	src := `loki.process "recent" {
+  forward_to = [loki.write.default.receiver]
+
+  stage.drop {
+    older_then = "24h"
+  }
+}
+
+loki.write "default" {
+  endpoint {
+    url = "http://loki:3100/loki/api/v1/push"
+  }
+}
+`
+	got, _ := Check("a.alloy", []byte(src))
+	if len(got) != 1 || got[0].Severity != finding.Warning || got[0].Position != "5:5" ||
+		got[0].Message != "stage.drop block of loki.process \"recent\" has no argument older_then in the Alloy "+TableVersion+" reference" ||
+		!strings.Contains(got[0].Fix, "did you mean older_than?") {
+		t.Errorf("got:\n%s", render(got))
+	}
+	if got, _ := Check("a.alloy", []byte(strings.Replace(src, "older_then", "older_than", 1))); len(got) != 0 {
+		t.Errorf("older_than is an argument of stage.drop; got:\n%s", render(got))
+	}
 }

@@ -42,7 +42,19 @@ type componentSpec struct {
 	// dockerHost marks components whose host argument is a Docker daemon
 	// address, reported to the caller for cross-checking.
 	dockerHost bool
+	// args, when set, lists every argument (attribute) the component takes
+	// in TableVersion's reference; another one is reported as a warning.
+	// Set for the components alloy/config.alloy uses.
+	args []string
+	// blockArgs lists the arguments of nested blocks, by block name (e.g.
+	// "stage.drop" in loki.process), checked the same way.
+	blockArgs map[string][]string
 }
+
+// httpClientArgs are the arguments of Alloy's shared HTTP client settings,
+// taken by components that call an HTTP endpoint.
+var httpClientArgs = []string{"bearer_token", "bearer_token_file", "enable_http2", "follow_redirects", "http_headers",
+	"no_proxy", "proxy_connect_header", "proxy_from_environment", "proxy_url"}
 
 type requiredBlock struct {
 	name     string
@@ -61,7 +73,8 @@ var (
 
 var components = map[string]*componentSpec{
 	// Configuration blocks.
-	"logging":       {unlabelled: true, receiverLists: map[string]string{"write_to": "receiver"}},
+	"logging": {unlabelled: true, receiverLists: map[string]string{"write_to": "receiver"},
+		args: []string{"level", "format", "write_to"}},
 	"livedebugging": {unlabelled: true},
 	"tracing":       {unlabelled: true, receiverLists: map[string]string{"write_to": "input"}},
 	"http":          {unlabelled: true},
@@ -79,32 +92,39 @@ var components = map[string]*componentSpec{
 	"import.string": {required: []string{"content"}},
 
 	// Discovery.
-	"discovery.docker":      {required: []string{"host"}, exports: targetsExport, dockerHost: true},
+	"discovery.docker": {required: []string{"host"}, exports: targetsExport, dockerHost: true,
+		args: append([]string{"host", "port", "host_networking_host", "match_first_network", "refresh_interval"}, httpClientArgs...)},
 	"discovery.dockerswarm": {required: []string{"host", "role"}, exports: targetsExport, dockerHost: true},
-	"discovery.relabel":     {required: []string{"targets"}, exports: []string{"output", "rules"}, ruleBlocks: []string{"rule"}},
-	"discovery.file":        {required: []string{"files"}, exports: targetsExport},
-	"discovery.http":        {required: []string{"url"}, exports: targetsExport},
-	"discovery.dns":         {required: []string{"names"}, exports: targetsExport},
-	"discovery.kubernetes":  {required: []string{"role"}, exports: targetsExport},
-	"discovery.consul":      {exports: targetsExport},
-	"discovery.ec2":         {exports: targetsExport},
-	"discovery.process":     {exports: targetsExport},
-	"local.file_match":      {required: []string{"path_targets"}, exports: targetsExport},
-	"local.file":            {required: []string{"filename"}, exports: []string{"content"}},
-	"remote.http":           {required: []string{"url"}, exports: []string{"content"}},
+	"discovery.relabel": {required: []string{"targets"}, exports: []string{"output", "rules"}, ruleBlocks: []string{"rule"},
+		args: []string{"targets"}},
+	"discovery.file":       {required: []string{"files"}, exports: targetsExport},
+	"discovery.http":       {required: []string{"url"}, exports: targetsExport},
+	"discovery.dns":        {required: []string{"names"}, exports: targetsExport},
+	"discovery.kubernetes": {required: []string{"role"}, exports: targetsExport},
+	"discovery.consul":     {exports: targetsExport},
+	"discovery.ec2":        {exports: targetsExport},
+	"discovery.process":    {exports: targetsExport},
+	"local.file_match":     {required: []string{"path_targets"}, exports: targetsExport},
+	"local.file":           {required: []string{"filename"}, exports: []string{"content"}},
+	"remote.http":          {required: []string{"url"}, exports: []string{"content"}},
 
 	// Logs.
-	"loki.source.docker":     {required: []string{"host", "targets", "forward_to"}, dockerHost: true},
+	"loki.source.docker": {required: []string{"host", "targets", "forward_to"}, dockerHost: true,
+		args: []string{"host", "targets", "forward_to", "labels", "relabel_rules", "refresh_interval"}},
 	"loki.source.file":       {required: []string{"targets", "forward_to"}},
 	"loki.source.journal":    {required: []string{"forward_to"}},
 	"loki.source.api":        {required: []string{"forward_to"}},
 	"loki.source.syslog":     {required: []string{"forward_to"}},
 	"loki.source.kubernetes": {required: []string{"targets", "forward_to"}},
 	"loki.source.kafka":      {required: []string{"brokers", "topics", "forward_to"}},
-	"loki.process":           {required: []string{"forward_to"}, exports: receiverExport},
-	"loki.relabel":           {required: []string{"forward_to"}, exports: []string{"receiver", "rules"}, ruleBlocks: []string{"rule"}},
-	"loki.echo":              {exports: receiverExport},
-	"loki.write": {exports: receiverExport, blocks: []requiredBlock{{
+	"loki.process": {required: []string{"forward_to"}, exports: receiverExport,
+		args: []string{"forward_to"},
+		blockArgs: map[string][]string{
+			"stage.drop": {"drop_counter_reason", "expression", "longer_than", "older_than", "separator", "source", "value"},
+		}},
+	"loki.relabel": {required: []string{"forward_to"}, exports: []string{"receiver", "rules"}, ruleBlocks: []string{"rule"}},
+	"loki.echo":    {exports: receiverExport},
+	"loki.write": {exports: receiverExport, args: []string{"external_labels", "max_streams"}, blocks: []requiredBlock{{
 		name: "endpoint", required: []string{"url"},
 		why:     "; without one every log line it receives is dropped",
 		example: `endpoint { url = "http://loki:3100/loki/api/v1/push" }`,

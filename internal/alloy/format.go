@@ -229,7 +229,7 @@ func (fc *formatChecker) block(b *Block, depth int) {
 	}
 	want += " {"
 	l := fc.line(b.NamePos.Line)
-	if b.LBrace.Line == b.NamePos.Line && b.NamePos.Col >= 1 && b.LBrace.Col <= len(l) {
+	if b.LBrace.Line == b.NamePos.Line && b.NamePos.Col >= 1 && b.NamePos.Col <= b.LBrace.Col && b.LBrace.Col <= len(l) {
 		if got := l[b.NamePos.Col-1 : b.LBrace.Col]; got != want {
 			fc.report(b.NamePos.Line, "write the block header as %s", want)
 		}
@@ -237,8 +237,8 @@ func (fc *formatChecker) block(b *Block, depth int) {
 		fc.report(b.NamePos.Line, "write the block header on one line: %s", want)
 	}
 	if len(b.Body) == 0 {
-		if b.RBrace.Line == b.LBrace.Line {
-			if rest := l[b.LBrace.Col-1:]; !strings.HasPrefix(rest, "{ }") {
+		if lb := fc.line(b.LBrace.Line); b.RBrace.Line == b.LBrace.Line && b.LBrace.Col >= 1 && b.LBrace.Col <= len(lb) {
+			if rest := lb[b.LBrace.Col-1:]; !strings.HasPrefix(rest, "{ }") {
 				fc.report(b.NamePos.Line, "write an empty block as %s }", want)
 			}
 		} else {

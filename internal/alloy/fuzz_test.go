@@ -21,6 +21,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(baseConfig))
 	f.Add([]byte(moduleConfig))
 	f.Add([]byte(telemetryConfig))
+	if shipped, err := os.ReadFile("../../alloy/config.alloy"); err == nil {
+		f.Add(shipped)
+	}
 	for _, d := range defects {
 		f.Add([]byte(d.source(f)))
 	}
@@ -63,6 +66,16 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("URL %+v has position outside the input", u)
 			}
 			_ = u.Host()
+		}
+
+		problems, ferr := FormatProblems(src)
+		if (ferr != nil) != (err != nil) {
+			t.Fatalf("FormatProblems error %v, Parse error %v", ferr, err)
+		}
+		for _, p := range problems {
+			if p.Line < 1 || p.Line > lines || p.Msg == "" {
+				t.Fatalf("format problem %+v outside the %d-line input", p, lines)
+			}
 		}
 	})
 }

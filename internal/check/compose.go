@@ -43,9 +43,7 @@ func (r *Repo) loadEnv(explicit string) {
 	exampleData, ok := r.read(".env.example")
 	if ok {
 		f, errs := envfile.Parse(".env.example", exampleData)
-		for _, e := range errs {
-			r.f.Errorf("env", ".env.example", fmt.Sprint(e.Line), "write KEY=VALUE lines, # comments and blank lines only", "%s", e.Msg)
-		}
+		r.envFindings(".env.example", f, errs)
 		r.Example = f
 	}
 	switch {
@@ -60,15 +58,24 @@ func (r *Repo) loadEnv(explicit string) {
 		r.EnvFile = r.Example
 	} else if data, ok := r.read(r.EnvPath); ok {
 		f, errs := envfile.Parse(r.EnvPath, data)
-		for _, e := range errs {
-			r.f.Errorf("env", r.EnvPath, fmt.Sprint(e.Line), "write KEY=VALUE lines, # comments and blank lines only", "%s", e.Msg)
-		}
+		r.envFindings(r.EnvPath, f, errs)
 		r.EnvFile = f
 		r.envBroken = len(errs) > 0
 	}
 	r.Env = map[string]string{}
 	if r.EnvFile != nil {
 		r.Env = r.EnvFile.Map()
+	}
+}
+
+// envFindings reports the lines of an env file that Compose cannot read
+// (errors) and those it reads, but likely not as meant (warnings).
+func (r *Repo) envFindings(file string, f *envfile.File, errs []*envfile.ParseError) {
+	for _, e := range errs {
+		r.f.Errorf("env", file, fmt.Sprint(e.Line), e.Fix, "%s", e.Msg)
+	}
+	for _, w := range f.Warnings {
+		r.f.Warnf("env", file, fmt.Sprint(w.Line), w.Fix, "%s", w.Msg)
 	}
 }
 

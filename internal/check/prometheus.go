@@ -18,8 +18,12 @@ import (
 	"github.com/prometheus/common/model"
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
-	_ "github.com/prometheus/prometheus/discovery/dns"  // dns_sd_configs
-	_ "github.com/prometheus/prometheus/discovery/file" // file_sd_configs
+	// Every service discovery Prometheus has (docker_sd_configs,
+	// http_sd_configs, kubernetes_sd_configs, ...), registered as
+	// Prometheus itself registers them (cmd/prometheus/main.go imports this
+	// package): a config using one that is not registered fails to load
+	// with "field ... not found".
+	_ "github.com/prometheus/prometheus/discovery/install"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 

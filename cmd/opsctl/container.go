@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,13 +14,12 @@ import (
 )
 
 func cmdContainerInit(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("container-init", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("container-init", stderr)
 	toolsDir := fs.String("tools-dir", "", "copy this binary here as the health probe of images without wget")
 	tmpl := fs.String("alertmanager-template", "", "Alertmanager config template")
 	out := fs.String("alertmanager-out", "", "where to write the rendered Alertmanager config")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fs, args, stdout); done {
+		return code
 	}
 	if *toolsDir != "" {
 		dst, err := probe.InstallSelf(*toolsDir)
@@ -51,17 +49,19 @@ func cmdContainerInit(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdS3(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		return cmdS3([]string{"ensure-buckets", "--help"}, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "ensure-buckets" {
 		fmt.Fprintln(stderr, "usage: opsctl s3 ensure-buckets --endpoint URL --buckets a,b [--timeout 2m]")
 		return 2
 	}
-	fs := flag.NewFlagSet("s3 ensure-buckets", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("s3", stderr)
 	endpoint := fs.String("endpoint", os.Getenv("MLFLOW_S3_ENDPOINT_URL"), "S3 endpoint")
 	buckets := fs.String("buckets", os.Getenv("S3_BUCKETS"), "comma-separated bucket names")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	if code, done := parseFlags(fs, args[1:], stdout); done {
+		return code
 	}
 	names, err := s3store.ParseBuckets(*buckets)
 	if err != nil {
@@ -83,10 +83,12 @@ func cmdS3(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdProbe(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("probe", stderr)
 	timeout := fs.Duration("timeout", 4*time.Second, "request timeout")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+	if code, done := parseFlags(fs, args, stdout); done {
+		return code
+	}
+	if fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "usage: opsctl probe [--timeout 4s] URL")
 		return 2
 	}

@@ -14,8 +14,10 @@ const usage = `opsctl — the operator's tool of the okx-hft-ops node
 
 Usage:
   opsctl init   [--dir DIR]               create .env with fresh secrets and the proxy's basic-auth file
-  opsctl check  [--dir DIR] [--env FILE] [--json]
-                                          validate every config offline; exit 1 on any error
+  opsctl check  [--dir DIR] [--env FILE] [--json] [--skip NAME,...]
+                                          validate every config with the pinned programs' own
+                                          validators; exit 1 on errors, 3 if a validator could not run
+  opsctl tools  [--dir DIR]               build promtool of the pinned version once (for check without Docker)
   opsctl up     [--dir DIR] [--build=false] [--timeout 15m]
                                           create hft_network, init .env if missing, start the stack,
                                           wait until every service is healthy, then run doctor
@@ -23,6 +25,7 @@ Usage:
                                           end-to-end checks of the running stack through the proxy
   opsctl down   [--dir DIR] [--volumes]   stop the stack (volumes are kept unless --volumes)
   opsctl version
+  opsctl <command> --help                 the command's flags and an example
 
 Inside the stack's containers (used by compose.yaml):
   opsctl container-init ...               install the health probe, render the Alertmanager config
@@ -57,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdContainerInit(args[1:], stdout, stderr)
 	case "s3":
 		return cmdS3(args[1:], stdout, stderr)
+	case "tools":
+		return cmdTools(args[1:], stdout, stderr)
 	case "probe":
 		return cmdProbe(args[1:], stdout, stderr)
 	case "version", "--version":

@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,14 +32,13 @@ func loadEnv(dir string) (map[string]string, error) {
 }
 
 func cmdUp(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("up", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("up", stderr)
 	dir := fs.String("dir", ".", "repository root")
 	build := fs.Bool("build", true, "build the repository's images (opsctl, MLflow, Superset) before starting")
 	timeout := fs.Duration("timeout", 15*time.Minute, "how long to wait for every service to become healthy")
 	skipDoctor := fs.Bool("no-doctor", false, "do not run opsctl doctor at the end")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fs, args, stdout); done {
+		return code
 	}
 	ctx := context.Background()
 	r := &stack.Runner{Dir: *dir, Stdout: stdout}
@@ -84,12 +83,11 @@ func cmdUp(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdDown(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("down", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("down", stderr)
 	dir := fs.String("dir", ".", "repository root")
 	volumes := fs.Bool("volumes", false, "also delete the volumes: every metric, log, experiment, object and dashboard state")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fs, args, stdout); done {
+		return code
 	}
 	r := &stack.Runner{Dir: *dir, Stdout: stdout}
 	if err := r.Down(context.Background(), *volumes); err != nil {
@@ -103,13 +101,12 @@ func cmdDown(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdDoctor(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("doctor", stderr)
 	dir := fs.String("dir", ".", "repository root (for .env)")
 	base := fs.String("url", "", "the proxy's URL (default http://127.0.0.1:${OPS_HTTP_PORT})")
 	asJSON := fs.Bool("json", false, "print results as JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fs, args, stdout); done {
+		return code
 	}
 	env, err := loadEnv(*dir)
 	if err != nil {
@@ -123,11 +120,13 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) int {
 	if debug == "" || debug == "0.0.0.0" {
 		debug = "127.0.0.1"
 	}
+	s3URL, s3External := doctorS3URL(env["MLFLOW_S3_ENDPOINT_URL"], debug)
 	cfg := doctor.Config{
-		BaseURL: *base,
-		S3URL:   "http://" + net.JoinHostPort(debug, "9000"),
-		LokiURL: "http://" + net.JoinHostPort(debug, "3100"),
-		Env:     env,
+		BaseURL:    *base,
+		S3URL:      s3URL,
+		S3External: s3External,
+		LokiURL:    "http://" + net.JoinHostPort(debug, "3100"),
+		Env:        env,
 	}
 	r := &stack.Runner{Dir: *dir, Stdout: io.Discard}
 	if running, err := r.Running(context.Background()); err == nil {
@@ -156,4 +155,23 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// doctorS3URL is where doctor reaches the S3 endpoint MLflow uses
+// (MLFLOW_S3_ENDPOINT_URL): an endpoint named by a container name of the
+// stack (seaweedfs, its alias minio) through its debugging port on the
+// host; any other (Hetzner Object Storage, say) as it is.
+func doctorS3URL(endpoint, debugBind string) (string, bool) {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return "http://" + net.JoinHostPort(debugBind, "9000"), false
+	}
+	if host := u.Hostname(); !strings.Contains(host, ".") && host != "localhost" {
+		port := u.Port()
+		if port == "" {
+			port = "9000"
+		}
+		return "http://" + net.JoinHostPort(debugBind, port), false
+	}
+	return strings.TrimSuffix(endpoint, "/"), true
 }

@@ -21,10 +21,15 @@ type Options struct {
 	// EnvFile is the env file to interpolate compose.yaml with; default
 	// .env when it exists, else .env.example.
 	EnvFile string
-	// Promtool runs promtool's rule unit tests; nil skips them with a warning.
-	Promtool PromtoolRunner
-	// Nginx runs `nginx -t`; nil skips it with a warning.
-	Nginx NginxTester
+	// Tools say how the upstream validators run (images, this machine's
+	// programs, --skip); nil runs only what this machine has, no Docker.
+	Tools *ToolOptions
+}
+
+// Report is a run's findings and what each upstream validator did.
+type Report struct {
+	Findings   finding.List   `json:"findings"`
+	Validators []ValidatorRun `json:"validators"`
 }
 
 // Repo is what the checks share: paths, the env and the loaded project.
@@ -53,8 +58,15 @@ func (r *Repo) read(rel string) ([]byte, bool) {
 	return data, true
 }
 
-// Run checks the repository at dir and returns every finding, sorted.
+// Run checks the repository at dir and returns every finding, sorted. A
+// validator that could not run is an error finding of check NotRunCheck.
 func Run(ctx context.Context, dir string, opts Options) finding.List {
+	return RunReport(ctx, dir, opts).Findings
+}
+
+// RunReport checks the repository at dir: the findings, sorted, and what
+// every upstream validator did.
+func RunReport(ctx context.Context, dir string, opts Options) Report {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
@@ -66,15 +78,17 @@ func Run(ctx context.Context, dir string, opts Options) finding.List {
 	}
 	r.checkVariables()
 	r.checkSecrets()
-	r.checkPrometheus(ctx, opts.Promtool)
+	r.checkPrometheus(ctx)
 	r.checkAlertmanager()
-	r.checkNginx(ctx, opts.Nginx)
+	r.checkNginx()
 	r.checkGrafana()
+	r.checkGrafanaProvisioning()
 	r.checkLoki()
 	r.checkAlloy()
 	r.checkImagesBuilt()
+	runs := r.runValidators(ctx, opts.Tools)
 	r.f.Sort()
-	return r.f
+	return Report{Findings: r.f, Validators: runs}
 }
 
 // service returns the compose service named name.

@@ -1,7 +1,6 @@
 package check
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"regexp"
@@ -11,9 +10,6 @@ import (
 )
 
 const nginxFile = "nginx/nginx.conf"
-
-// NginxTester runs `nginx -t` on a configuration file.
-type NginxTester func(ctx context.Context, confPath string) (output string, passed bool, err error)
 
 // ProxyRoute is a path the proxy must serve, the service behind it and
 // whether the proxy must ask for credentials (the UI has no login).
@@ -39,27 +35,10 @@ var ProxyRoutes = []ProxyRoute{
 
 var nginxErrLine = regexp.MustCompile(`nginx\.conf:(\d+)`)
 
-func (r *Repo) checkNginx(ctx context.Context, tester NginxTester) {
+func (r *Repo) checkNginx() {
 	data, ok := r.read(nginxFile)
 	if !ok {
 		return
-	}
-	nginxTLine := "" // the line `nginx -t` refused, if it did
-	if tester == nil {
-		r.f.Warnf("nginx", nginxFile, "", "install nginx (apt-get install nginx-light) to let opsctl run `nginx -t`", "nginx is not installed: syntax not checked by nginx itself")
-	} else {
-		out, passed, err := tester(ctx, r.path(nginxFile))
-		switch {
-		case err != nil:
-			r.f.Warnf("nginx", nginxFile, "", "check that nginx runs", "`nginx -t` could not run: %v", err)
-		case !passed:
-			pos := ""
-			if m := nginxErrLine.FindStringSubmatch(out); m != nil {
-				pos = m[1]
-			}
-			nginxTLine = pos
-			r.f.Errorf("nginx", nginxFile, pos, "fix the directive nginx names", "`nginx -t` fails: %s", strings.TrimSpace(out))
-		}
 	}
 	ds, err := nginxconf.Parse(string(data))
 	if err != nil {
@@ -72,18 +51,24 @@ func (r *Repo) checkNginx(ctx context.Context, tester NginxTester) {
 		return
 	}
 	for _, e := range nginxconf.Validate(ds) {
-		if fmt.Sprint(e.Line) == nginxTLine {
-			continue // `nginx -t` already named this line
-		}
 		r.f.Errorf("nginx", nginxFile, fmt.Sprint(e.Line), "give the directive the arguments nginx expects (see https://nginx.org/en/docs/dirindex.html)", "%s", e.Msg)
 	}
-	if len(nginxconf.Find(ds, "resolver")) == 0 {
-		r.f.Errorf("nginx", nginxFile, "", "add `resolver 127.0.0.11 valid=10s;` in the http block", "no resolver: upstream names cannot be resolved at request time")
+	// Defects of the whole proxy are reported at the block they belong in.
+	serverLine := "1"
+	if srv := nginxconf.Find(ds, "server"); len(srv) > 0 {
+		serverLine = fmt.Sprint(srv[0].Line)
 	}
-	authFiles := map[string]bool{}
+	if len(nginxconf.Find(ds, "resolver")) == 0 {
+		httpLine := serverLine
+		if h := nginxconf.Find(ds, "http"); len(h) > 0 {
+			httpLine = fmt.Sprint(h[0].Line)
+		}
+		r.f.Errorf("nginx", nginxFile, httpLine, "add `resolver 127.0.0.11 valid=10s;` in the http block", "no resolver: upstream names cannot be resolved at request time")
+	}
+	authFiles := map[string]int{} // path → first line naming it
 	for _, f := range nginxconf.Find(ds, "auth_basic_user_file") {
-		if f.Arg(0) != "" {
-			authFiles[f.Arg(0)] = true
+		if _, seen := authFiles[f.Arg(0)]; f.Arg(0) != "" && !seen {
+			authFiles[f.Arg(0)] = f.Line
 		}
 	}
 	for _, loc := range nginxconf.Find(ds, "location") {
@@ -106,13 +91,13 @@ func (r *Repo) checkNginx(ctx context.Context, tester NginxTester) {
 	}
 	if r.Project != nil {
 		if s, ok := r.service(entryService); ok {
-			for f := range authFiles {
+			for f, line := range authFiles {
 				mounted := false
 				for _, v := range s.Volumes {
 					mounted = mounted || v.Target == f
 				}
 				if !mounted {
-					r.f.Errorf("nginx", nginxFile, "", "mount ./secrets/htpasswd at "+f+" in the reverse-proxy service", "auth_basic_user_file %s is not mounted into the proxy", f)
+					r.f.Errorf("nginx", nginxFile, fmt.Sprint(line), "mount ./secrets/htpasswd at "+f+" in the reverse-proxy service", "auth_basic_user_file %s is not mounted into the proxy", f)
 				}
 			}
 		}
@@ -121,7 +106,7 @@ func (r *Repo) checkNginx(ctx context.Context, tester NginxTester) {
 	for _, route := range ProxyRoutes {
 		loc := prefixLocation(ds, route.Path)
 		if loc == nil {
-			r.f.Errorf("nginx", nginxFile, "", fmt.Sprintf("add `location %s` proxying to %s", route.Path, route.Service), "the proxy does not serve %s", route.Path)
+			r.f.Errorf("nginx", nginxFile, serverLine, fmt.Sprintf("add `location %s` proxying to %s", route.Path, route.Service), "the proxy does not serve %s", route.Path)
 			continue
 		}
 		if up := locationUpstream(loc); up != "" {
@@ -146,10 +131,20 @@ func (r *Repo) checkNginx(ctx context.Context, tester NginxTester) {
 		}
 	}
 	if loc := prefixLocation(ds, "/grafana/api/live/"); loc == nil || !setsUpgrade(loc) {
-		r.f.Errorf("nginx", nginxFile, "", "add `location /grafana/api/live/` with proxy_set_header Upgrade and Connection", "Grafana Live websockets are not upgraded")
+		pos := serverLine
+		if loc != nil {
+			pos = fmt.Sprint(loc.Line)
+		} else if g := prefixLocation(ds, "/grafana/"); g != nil {
+			pos = fmt.Sprint(g.Line)
+		}
+		r.f.Errorf("nginx", nginxFile, pos, "add `location /grafana/api/live/` with proxy_set_header Upgrade and Connection", "Grafana Live websockets are not upgraded")
 	}
 	if loc := exactLocation(ds, "/"); loc == nil || !asksLogin(loc) {
-		r.f.Errorf("nginx", nginxFile, "", "add `location = /` serving the landing page behind basic auth", "no protected landing page at /")
+		pos := serverLine
+		if loc != nil {
+			pos = fmt.Sprint(loc.Line)
+		}
+		r.f.Errorf("nginx", nginxFile, pos, "add `location = /` serving the landing page behind basic auth", "no protected landing page at /")
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/prometheus/common/model"
@@ -39,12 +40,12 @@ const (
 // Severities an alert may carry; Alertmanager routes on them.
 var Severities = []string{"critical", "warning", "info", "none"}
 
-// PromtoolRunner runs `promtool test rules` on the given files (absolute
-// paths) and returns its combined output and whether they passed.
-type PromtoolRunner func(ctx context.Context, files []string) (output string, passed bool, err error)
-
 var lineRef = regexp.MustCompile(`line (\d+)`)
-var lineColPrefix = regexp.MustCompile(`^(?:.*?: )?(\d+):(\d+): `)
+
+// lineColPrefix is the file position rulefmt puts first ("25:15: group
+// ..."), after an optional file name; a position inside the expression
+// further on ("could not parse expression: 1:16: ...") is not the file's.
+var lineColPrefix = regexp.MustCompile(`^(?:[^ ]*: )?(\d+):(\d+): `)
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -101,7 +102,7 @@ func (r *Repo) hostPath(service, containerPath string) (string, bool) {
 	return "", false
 }
 
-func (r *Repo) checkPrometheus(ctx context.Context, promtool PromtoolRunner) {
+func (r *Repo) checkPrometheus(ctx context.Context) {
 	data, ok := r.read(prometheusFile)
 	if !ok {
 		return
@@ -197,7 +198,7 @@ func (r *Repo) checkPrometheus(ctx context.Context, promtool PromtoolRunner) {
 	for _, rf := range ruleFiles {
 		r.checkRuleFile(rf, jobs)
 	}
-	r.runRuleTests(ctx, promtool)
+	r.checkRuleTestsExist()
 }
 
 func (r *Repo) checkRuleFile(rel string, jobs map[string]bool) {
@@ -263,38 +264,23 @@ func (r *Repo) checkRuleJobs(file, pos, name, expr string, jobs map[string]bool)
 	})
 }
 
-func (r *Repo) runRuleTests(ctx context.Context, promtool PromtoolRunner) {
-	tests, _ := filepath.Glob(r.path(ruleTestGlob))
-	if len(tests) == 0 {
+// checkRuleTestsExist: promtool runs them (validators.go); a rule set with
+// no tests at all is a defect of its own.
+func (r *Repo) checkRuleTestsExist() {
+	if tests, _ := filepath.Glob(r.path(ruleTestGlob)); len(tests) == 0 {
 		r.f.Errorf("promtool", "prometheus/tests", "", "add promtool unit tests (prometheus/tests/*.test.yml) for the alert rules", "no rule unit tests")
-		return
-	}
-	var rel []string
-	for _, t := range tests {
-		p, _ := filepath.Rel(r.Dir, t)
-		rel = append(rel, p)
-	}
-	if promtool == nil {
-		r.f.Warnf("promtool", "prometheus/tests", "", "install promtool, or run from the repository with Go installed (go tool promtool)", "promtool not available: the rule unit tests were not run")
-		return
-	}
-	for _, t := range rel {
-		out, passed, err := promtool(ctx, []string{r.path(t)})
-		out = strings.ReplaceAll(out, r.Dir+"/", "")
-		if err != nil {
-			r.f.Warnf("promtool", t, "", "install promtool, or run with Go installed (go tool promtool)", "promtool could not run: %v", err)
-			return
-		}
-		if !passed {
-			r.f.Errorf("promtool", t, "", "fix the rule or the test expectation", "rule unit tests fail:\n%s", strings.TrimSpace(out))
-		}
 	}
 }
 
-var runbookRef = regexp.MustCompile(`(?:^|/)(runbooks/[A-Za-z0-9_.-]+\.md)#([a-z0-9-]+)$`)
+var runbookRef = regexp.MustCompile(`(?:^|/)(runbooks/[A-Za-z0-9_.-]+\.md)#([^#?/\s]+)$`)
+
+// atxHeading is a Markdown heading of any level ("## X", "### X"), with an
+// optional closing run of #.
+var atxHeading = regexp.MustCompile(`^ {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$`)
 
 // checkRunbook verifies that a runbook_url pointing into runbooks/ names an
-// existing file and a heading of it (GitHub-style anchor).
+// existing file and a heading of it, at any level, by the anchor GitHub
+// gives that heading.
 func (r *Repo) checkRunbook(file, pos, alert, link string) {
 	m := runbookRef.FindStringSubmatch(link)
 	if m == nil {
@@ -305,20 +291,54 @@ func (r *Repo) checkRunbook(file, pos, alert, link string) {
 		r.f.Errorf("runbook", file, pos, "add the runbook file "+m[1], "alert %s links to %s, which does not exist", alert, m[1])
 		return
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if h, ok := strings.CutPrefix(line, "## "); ok && anchor(h) == m[2] {
-			return
-		}
+	if slices.Contains(Anchors(string(data)), m[2]) {
+		return
 	}
 	r.f.Errorf("runbook", file, pos, fmt.Sprintf("add a section \"## %s\" to %s", alert, m[1]), "alert %s links to %s#%s, which has no such section", alert, m[1], m[2])
 }
 
-// anchor is the fragment GitHub gives a heading.
+// Anchors lists the fragments GitHub gives the headings of a Markdown
+// document, in order: a repeated heading gets -1, -2, ... as GitHub's
+// slugger does. Headings inside fenced code blocks are not headings.
+func Anchors(markdown string) []string {
+	var out []string
+	seen := map[string]int{}
+	fence := ""
+	for _, line := range strings.Split(markdown, "\n") {
+		t := strings.TrimSpace(line)
+		if fence == "" && (strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~")) {
+			fence = t[:3]
+			continue
+		}
+		if fence != "" {
+			if strings.HasPrefix(t, fence) {
+				fence = ""
+			}
+			continue
+		}
+		h := atxHeading.FindStringSubmatch(strings.TrimRight(line, "\r"))
+		if h == nil {
+			continue
+		}
+		a := anchor(h[1])
+		if n, dup := seen[a]; dup {
+			seen[a] = n + 1
+			a = fmt.Sprintf("%s-%d", a, n+1)
+		} else {
+			seen[a] = 0
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// anchor is the fragment GitHub gives a heading: lower case, letters,
+// digits, - and _ kept, each space a -, everything else dropped.
 func anchor(heading string) string {
 	var b strings.Builder
 	for _, c := range strings.ToLower(strings.TrimSpace(heading)) {
 		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+		case unicode.IsLetter(c), unicode.IsDigit(c), unicode.IsMark(c), c == '-', c == '_':
 			b.WriteRune(c)
 		case c == ' ':
 			b.WriteByte('-')

@@ -1,5 +1,9 @@
-// Package tools runs the upstream programs opsctl check delegates to:
-// promtool (rule unit tests) and nginx (-t).
+// Package tools runs the upstream programs opsctl check delegates to
+// (promtool, amtool, nginx, loki, alloy): from the pinned image when a
+// Docker engine answers and the image is present, else from what this
+// machine has (a promtool built once from the Go module pinned in go.mod,
+// the distribution's nginx). Every Tool says which program ran and at which
+// version, so a report can never hide what was or was not checked.
 package tools
 
 import (
@@ -10,29 +14,231 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
 	"strings"
+	"time"
 )
 
-// Promtool returns a runner for `promtool test rules`: the promtool on
-// PATH, else `go tool promtool` pinned in go.mod of moduleDir (the
-// repository). It returns nil when neither is available.
-func Promtool(moduleDir string) func(ctx context.Context, files []string) (string, bool, error) {
-	var base []string
-	if p, err := exec.LookPath("promtool"); err == nil {
-		base = []string{p}
-	} else if goBin, err := exec.LookPath("go"); err == nil {
-		if data, err := os.ReadFile(filepath.Join(moduleDir, "go.mod")); err == nil && bytes.Contains(data, []byte("prometheus/cmd/promtool")) {
-			base = []string{goBin, "tool", "promtool"}
+// Mount is a file or directory of the host as a container sees it.
+type Mount struct {
+	Host, Container string
+}
+
+// Tool is one way to run an upstream validator.
+type Tool struct {
+	Name    string // promtool, amtool, nginx, loki, alloy
+	Via     string // a person's words for where it comes from
+	Version string // the version it runs at
+	Image   string // run inside this image; "" runs Bin on this host
+	Bin     string // entrypoint inside the image ("" = the image's own), or the host binary
+}
+
+// Local reports whether the tool runs on this host rather than in an image.
+func (t *Tool) Local() bool { return t.Image == "" }
+
+// ErrNotRun wraps every failure to start a tool: the program did not get to
+// look at the input, so nothing was checked.
+var ErrNotRun = errors.New("could not run")
+
+// Run runs the tool with args, which name files by their container paths;
+// mounts say where those are on the host. On the host the paths are mapped
+// back through the mounts. It returns the combined output and the exit code;
+// err is only for a tool that could not be started (wrapping ErrNotRun).
+func (t *Tool) Run(ctx context.Context, mounts []Mount, env map[string]string, args ...string) (string, int, error) {
+	var cmd *exec.Cmd
+	if t.Local() {
+		local := make([]string, len(args))
+		for i, a := range args {
+			local[i] = hostPath(a, mounts)
+		}
+		cmd = exec.CommandContext(ctx, t.Bin, local...)
+		cmd.Env = os.Environ()
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	} else {
+		dargs := []string{"run", "--rm", "--network", "none", "--pull", "never"}
+		if t.Bin != "" {
+			dargs = append(dargs, "--entrypoint", t.Bin)
+		}
+		for _, m := range mounts {
+			dargs = append(dargs, "-v", m.Host+":"+m.Container+":ro")
+		}
+		keys := make([]string, 0, len(env))
+		for k := range env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			dargs = append(dargs, "-e", k+"="+env[k])
+		}
+		dargs = append(append(dargs, t.Image), args...)
+		cmd = exec.CommandContext(ctx, "docker", dargs...)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return out.String(), 0, nil
+	case ctx.Err() != nil:
+		return out.String(), -1, fmt.Errorf("%s %w: %v", t.Name, ErrNotRun, ctx.Err())
+	case errors.As(err, &exit) && !t.Local() && exit.ExitCode() >= 125:
+		// 125: docker itself failed; 126/127: the command in the image
+		// could not be invoked (docker run's documented exit codes).
+		return out.String(), exit.ExitCode(), fmt.Errorf("%s %w in %s: %s", t.Name, ErrNotRun, t.Image, lastLines(out.String(), 3))
+	case errors.As(err, &exit):
+		return out.String(), exit.ExitCode(), nil
+	default:
+		return out.String(), -1, fmt.Errorf("%s %w: %v", t.Name, ErrNotRun, err)
+	}
+}
+
+// hostPath maps a container path inside arg (a path, or a flag ending in
+// one) back to the host through the longest matching mount.
+func hostPath(arg string, mounts []Mount) string {
+	best := -1
+	at := -1
+	for i, m := range mounts {
+		j := strings.Index(arg, m.Container)
+		if j < 0 {
+			continue
+		}
+		rest := arg[j+len(m.Container):]
+		if rest != "" && !strings.HasPrefix(rest, "/") {
+			continue
+		}
+		if best < 0 || len(m.Container) > len(mounts[best].Container) {
+			best, at = i, j
 		}
 	}
-	if base == nil {
+	if best < 0 {
+		return arg
+	}
+	m := mounts[best]
+	return arg[:at] + m.Host + arg[at+len(m.Container):]
+}
+
+// Docker reports whether a Docker engine answers, within a few seconds.
+func Docker(ctx context.Context) bool {
+	if _, err := exec.LookPath("docker"); err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").Run() == nil
+}
+
+// ImagePresent reports whether the engine holds the image ref.
+func ImagePresent(ctx context.Context, ref string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", ref).Run() == nil
+}
+
+// PromtoolModule is the Go module promtool is built from.
+const PromtoolModule = "github.com/prometheus/prometheus"
+
+// PromtoolModuleVersion reads the version of the Prometheus module that
+// go.mod in moduleDir pins (v0.315.0 is Prometheus 3.15.0).
+func PromtoolModuleVersion(moduleDir string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(moduleDir, "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	m := regexp.MustCompile(`(?m)^\s*(?:require\s+)?` + regexp.QuoteMeta(PromtoolModule) + `\s+(v\S+)`).FindSubmatch(data)
+	if m == nil {
+		return "", fmt.Errorf("go.mod does not require %s", PromtoolModule)
+	}
+	return string(m[1]), nil
+}
+
+// ReleaseOf turns the Go module version of Prometheus into its release:
+// v0.315.0 → 3.15.0 (Prometheus 3.x tags its Go module v0.3xy.z).
+func ReleaseOf(moduleVersion string) string {
+	v := strings.TrimPrefix(moduleVersion, "v")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) == 3 && parts[0] == "0" && len(parts[1]) == 3 {
+		if minor, err := strconv.Atoi(parts[1][1:]); err == nil {
+			return fmt.Sprintf("%s.%d.%s", parts[1][:1], minor, parts[2])
+		}
+	}
+	return v
+}
+
+// CacheDir is where built tools are kept between runs:
+// $OKX_HFT_OPS_CACHE/tools, else the user cache dir.
+func CacheDir() string {
+	if d := os.Getenv("OKX_HFT_OPS_CACHE"); d != "" {
+		return filepath.Join(d, "tools")
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "okx-hft-ops", "tools")
+	}
+	return filepath.Join(os.TempDir(), "okx-hft-ops-tools")
+}
+
+// PromtoolPath is where the promtool of the pinned module version is kept.
+func PromtoolPath(moduleVersion string) string {
+	return filepath.Join(CacheDir(), fmt.Sprintf("promtool-%s-%s-%s", moduleVersion, runtime.GOOS, runtime.GOARCH))
+}
+
+// BuildPromtool builds promtool at the version go.mod pins into the cache,
+// once: later calls find the binary. It needs Go and the module proxy (or
+// the module cache) and takes minutes the first time.
+func BuildPromtool(ctx context.Context, moduleDir string) (string, error) {
+	version, err := PromtoolModuleVersion(moduleDir)
+	if err != nil {
+		return "", err
+	}
+	path := PromtoolPath(version)
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("promtool %s is not built and Go is not installed to build it", ReleaseOf(version))
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
+	defer os.Remove(tmp)
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", tmp, PromtoolModule+"/cmd/promtool")
+	cmd.Dir = moduleDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building promtool %s: %v: %s", ReleaseOf(version), err, lastLines(string(out), 5))
+	}
+	return path, os.Rename(tmp, path)
+}
+
+// CachedPromtool returns the promtool built for go.mod's pinned version, if
+// it has been built (by BuildPromtool or `make tools`).
+func CachedPromtool(moduleDir string) (string, string, bool) {
+	version, err := PromtoolModuleVersion(moduleDir)
+	if err != nil {
+		return "", "", false
+	}
+	path := PromtoolPath(version)
+	_, err = os.Stat(path)
+	return path, version, err == nil
+}
+
+// Promtool returns a runner for `promtool test rules`, built on the cached
+// promtool of the pinned version; nil when it has not been built (run
+// `make tools`). Tests use it: none builds promtool inside its own timeout.
+func Promtool(moduleDir string) func(ctx context.Context, files []string) (string, bool, error) {
+	path, _, ok := CachedPromtool(moduleDir)
+	if !ok {
 		return nil
 	}
 	return func(ctx context.Context, files []string) (string, bool, error) {
-		args := append(append(append([]string{}, base[1:]...), "test", "rules"), files...)
-		cmd := exec.CommandContext(ctx, base[0], args...)
-		cmd.Dir = moduleDir
-		out, err := cmd.CombinedOutput()
+		out, err := exec.CommandContext(ctx, path, append([]string{"test", "rules"}, files...)...).CombinedOutput()
 		var exit *exec.ExitError
 		switch {
 		case err == nil:
@@ -40,43 +246,65 @@ func Promtool(moduleDir string) func(ctx context.Context, files []string) (strin
 		case errors.As(err, &exit) && exit.ExitCode() == 1:
 			return string(out), false, nil
 		default:
-			return string(out), false, fmt.Errorf("%s: %v: %s", strings.Join(base, " "), err, lastLines(string(out), 5))
+			return string(out), false, fmt.Errorf("%s: %v: %s", path, err, lastLines(string(out), 5))
 		}
 	}
 }
 
-// Nginx returns a runner for `nginx -t`, or nil when nginx is not installed.
-func Nginx() func(ctx context.Context, confPath string) (string, bool, error) {
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		for _, p := range []string{"/usr/sbin/nginx", "/usr/local/sbin/nginx"} {
-			if _, err := os.Stat(p); err == nil {
-				bin = p
-			}
-		}
-		if bin == "" {
-			return nil
+// NginxBinary finds the host's nginx.
+func NginxBinary() string {
+	if bin, err := exec.LookPath("nginx"); err == nil {
+		return bin
+	}
+	for _, p := range []string{"/usr/sbin/nginx", "/usr/local/sbin/nginx"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
 		}
 	}
+	return ""
+}
+
+// NginxVersion asks an nginx binary its version ("1.22.1").
+func NginxVersion(ctx context.Context, bin string) string {
+	out, _ := exec.CommandContext(ctx, bin, "-v").CombinedOutput()
+	if m := regexp.MustCompile(`nginx/(\S+)`).FindSubmatch(out); m != nil {
+		return string(m[1])
+	}
+	return "unknown"
+}
+
+// Nginx returns a runner for `nginx -t` with the host's nginx, or nil when
+// nginx is not installed.
+func Nginx() func(ctx context.Context, confPath string) (string, bool, error) {
+	bin := NginxBinary()
+	if bin == "" {
+		return nil
+	}
 	return func(ctx context.Context, confPath string) (string, bool, error) {
-		prefix, err := os.MkdirTemp("", "opsctl-nginx-")
-		if err != nil {
-			return "", false, err
-		}
-		defer os.RemoveAll(prefix)
-		os.MkdirAll(filepath.Join(prefix, "logs"), 0o755)
-		abs, _ := filepath.Abs(confPath)
-		cmd := exec.CommandContext(ctx, bin, "-t", "-q", "-p", prefix+"/", "-e", "stderr", "-c", abs)
-		out, err := cmd.CombinedOutput()
-		var exit *exec.ExitError
-		switch {
-		case err == nil:
-			return string(out), true, nil
-		case errors.As(err, &exit):
-			return string(out), false, nil
-		default:
-			return string(out), false, err
-		}
+		return NginxTest(ctx, bin, confPath)
+	}
+}
+
+// NginxTest runs the host's `nginx -t` on confPath with a scratch prefix, so
+// that nothing of the host's own nginx is read or written.
+func NginxTest(ctx context.Context, bin, confPath string) (string, bool, error) {
+	prefix, err := os.MkdirTemp("", "opsctl-nginx-")
+	if err != nil {
+		return "", false, err
+	}
+	defer os.RemoveAll(prefix)
+	os.MkdirAll(filepath.Join(prefix, "logs"), 0o755)
+	abs, _ := filepath.Abs(confPath)
+	cmd := exec.CommandContext(ctx, bin, "-t", "-q", "-p", prefix+"/", "-e", "stderr", "-c", abs)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return string(out), true, nil
+	case errors.As(err, &exit):
+		return string(out), false, nil
+	default:
+		return string(out), false, err
 	}
 }
 

@@ -55,10 +55,11 @@ func (d *doctor) checks() []check {
 		check{name: "prometheus targets", service: "prometheus", hint: "open /prometheus/targets for the scrape error", run: func(ctx context.Context) (string, error) { return d.checkTargets(ctx, base) }},
 		check{name: "prometheus rules", service: "prometheus", hint: "open /prometheus/rules; run opsctl check", run: func(ctx context.Context) (string, error) { return d.checkRules(ctx, base) }},
 		check{name: "alertmanager receivers", service: "alertmanager", hint: "docker compose logs ops-init alertmanager", run: func(ctx context.Context) (string, error) { return d.checkReceivers(ctx, base) }},
-		check{name: "s3 round trip", service: "seaweedfs", hint: "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in .env; docker compose logs seaweedfs s3-init", run: d.checkS3},
+		check{name: "s3 round trip", service: d.s3Service(), hint: "check MLFLOW_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in .env; docker compose logs seaweedfs s3-init", run: d.checkS3},
 		check{name: "mlflow round trip", service: "mlflow", hint: "docker compose logs mlflow", run: func(ctx context.Context) (string, error) { return d.checkMLflow(ctx, base) }},
 		check{name: "superset login", service: "superset", hint: "docker compose logs superset superset-init", run: func(ctx context.Context) (string, error) { return d.checkSupersetLogin(ctx, base) }},
 		check{name: "grafana datasources", service: "grafana", hint: "docker compose logs grafana", run: func(ctx context.Context) (string, error) { return d.checkGrafana(ctx, base) }},
+		check{name: "container metrics", service: "cadvisor", hint: "docker compose logs cadvisor; runbooks/ops-node.md#containermetricsmissing", run: func(ctx context.Context) (string, error) { return d.checkContainerMetrics(ctx, base) }},
 		check{name: "loki push/query", service: "loki", hint: "docker compose logs loki", run: d.checkLoki},
 	)
 	return cs
@@ -193,6 +194,15 @@ func (d *doctor) checkReceivers(ctx context.Context, base string) (string, error
 	return fmt.Sprintf("receivers %s; %s", strings.Join(names, ", "), mode), nil
 }
 
+// s3Service is the service the S3 check needs: SeaweedFS, unless
+// MLFLOW_S3_ENDPOINT_URL names an object store outside this stack.
+func (d *doctor) s3Service() string {
+	if d.cfg.S3External {
+		return ""
+	}
+	return "seaweedfs"
+}
+
 func (d *doctor) checkS3(ctx context.Context) (string, error) {
 	store, err := s3store.New(d.cfg.S3URL, d.cfg.Env["AWS_ACCESS_KEY_ID"], d.cfg.Env["AWS_SECRET_ACCESS_KEY"])
 	if err != nil {
@@ -215,7 +225,8 @@ func (d *doctor) checkS3(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("bucket %s is missing (have %v): docker compose logs s3-init", b, buckets)
 		}
 	}
-	if err := store.RoundTrip(ctx, want[0], fmt.Sprintf("opsctl-doctor/%d", time.Now().UnixNano())); err != nil {
+	// One key, written, read and deleted by every run: nothing piles up.
+	if err := store.RoundTrip(ctx, want[0], "opsctl-doctor/round-trip"); err != nil {
 		return "", err
 	}
 	wrong, _ := s3store.New(d.cfg.S3URL, d.cfg.Env["AWS_ACCESS_KEY_ID"], "wrong-"+d.cfg.Env["AWS_SECRET_ACCESS_KEY"])
@@ -389,10 +400,14 @@ func (d *doctor) checkLoki(ctx context.Context) (string, error) {
 	if resp.StatusCode != 200 {
 		return "", fmt.Errorf("/ready answered %s: %s", resp.Status, snippet(body))
 	}
-	marker := fmt.Sprintf("opsctl doctor %d", time.Now().UnixNano())
+	// The same line at the same timestamp (the start of the UTC day):
+	// Loki keeps one entry per (stream, timestamp, line), so every doctor
+	// run of a day writes what the first wrote, and retention removes it.
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	marker := "opsctl doctor probe " + day.Format("2006-01-02")
 	push, _ := json.Marshal(map[string]any{"streams": []any{map[string]any{
 		"stream": map[string]string{"job": "opsctl-doctor"},
-		"values": [][]string{{fmt.Sprint(time.Now().UnixNano()), marker}},
+		"values": [][]string{{fmt.Sprint(day.UnixNano()), marker}},
 	}}})
 	resp, body, err = d.request(ctx, http.MethodPost, base+"/loki/api/v1/push", "", bytes.NewReader(push), map[string]string{"Content-Type": "application/json"})
 	if err != nil {
@@ -401,7 +416,7 @@ func (d *doctor) checkLoki(ctx context.Context) (string, error) {
 	if resp.StatusCode/100 != 2 {
 		return "", fmt.Errorf("push answered %s: %s", resp.Status, snippet(body))
 	}
-	q := url.Values{"query": {`{job="opsctl-doctor"}`}, "limit": {"100"}, "start": {fmt.Sprint(time.Now().Add(-5 * time.Minute).UnixNano())}}
+	q := url.Values{"query": {`{job="opsctl-doctor"}`}, "limit": {"100"}, "start": {fmt.Sprint(day.Add(-time.Second).UnixNano())}}
 	for i := 0; i < 20; i++ {
 		_, body, err = d.request(ctx, http.MethodGet, base+"/loki/api/v1/query_range?"+q.Encode(), "", nil, nil)
 		if err == nil && bytes.Contains(body, []byte(marker)) {

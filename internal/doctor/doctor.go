@@ -33,10 +33,13 @@ type Result struct {
 
 // Config says where the stack is and how to log in.
 type Config struct {
-	BaseURL string            // the proxy, e.g. http://127.0.0.1:8080
-	S3URL   string            // the S3 API, e.g. http://127.0.0.1:9000
-	LokiURL string            // Loki's API, e.g. http://127.0.0.1:3100
-	Env     map[string]string // .env
+	BaseURL string // the proxy, e.g. http://127.0.0.1:8080
+	S3URL   string // the S3 API, e.g. http://127.0.0.1:9000
+	// S3External: S3URL is MLFLOW_S3_ENDPOINT_URL outside this stack (for
+	// example Hetzner Object Storage), checked whether SeaweedFS runs or not.
+	S3External bool
+	LokiURL    string            // Loki's API, e.g. http://127.0.0.1:3100
+	Env        map[string]string // .env
 	// Running lists the services whose containers run; nil means unknown
 	// (every service is expected).
 	Running map[string]bool

@@ -153,6 +153,115 @@ func (m *MLflowClient) DeleteRun(ctx context.Context, runID string) error {
 	return m.call(ctx, http.MethodPost, "/api/2.0/mlflow/runs/delete", map[string]string{"run_id": runID}, nil)
 }
 
+// doctorExperiment holds doctor's one probe run, reused by every doctor
+// run: nothing of doctor's piles up in MLflow or in the bucket.
+const (
+	doctorExperiment = "opsctl-doctor"
+	doctorRunTag     = "opsctl.doctor.probe"
+	doctorArtifact   = "doctor.txt"
+)
+
+// ProbeRun returns doctor's probe run in the experiment, creating it once.
+func (m *MLflowClient) ProbeRun(ctx context.Context, experimentID string) (MLflowRun, error) {
+	var found struct {
+		Runs []struct {
+			Info struct {
+				RunID       string `json:"run_id"`
+				ArtifactURI string `json:"artifact_uri"`
+			} `json:"info"`
+		} `json:"runs"`
+	}
+	search := map[string]any{"experiment_ids": []string{experimentID}, "filter": "tags.`" + doctorRunTag + "` = 'true'", "run_view_type": "ACTIVE_ONLY", "max_results": 1}
+	if err := m.call(ctx, http.MethodPost, "/api/2.0/mlflow/runs/search", search, &found); err != nil {
+		return MLflowRun{}, err
+	}
+	if len(found.Runs) > 0 {
+		r := found.Runs[0].Info
+		return MLflowRun{ExperimentID: experimentID, RunID: r.RunID, ArtifactURI: r.ArtifactURI}, nil
+	}
+	var created struct {
+		Run struct {
+			Info struct {
+				RunID       string `json:"run_id"`
+				ArtifactURI string `json:"artifact_uri"`
+			} `json:"info"`
+		} `json:"run"`
+	}
+	body := map[string]any{"experiment_id": experimentID, "start_time": time.Now().UnixMilli(), "run_name": "opsctl doctor probe",
+		"tags": []map[string]string{{"key": doctorRunTag, "value": "true"}}}
+	if err := m.call(ctx, http.MethodPost, "/api/2.0/mlflow/runs/create", body, &created); err != nil {
+		return MLflowRun{}, err
+	}
+	return MLflowRun{ExperimentID: experimentID, RunID: created.Run.Info.RunID, ArtifactURI: created.Run.Info.ArtifactURI}, nil
+}
+
+// SetTag sets (overwrites) a tag of a run.
+func (m *MLflowClient) SetTag(ctx context.Context, runID, key, value string) error {
+	return m.call(ctx, http.MethodPost, "/api/2.0/mlflow/runs/set-tag", map[string]string{"run_id": runID, "key": key, "value": value}, nil)
+}
+
+// Tags returns a run's tags.
+func (m *MLflowClient) Tags(ctx context.Context, runID string) (map[string]string, error) {
+	var out struct {
+		Run struct {
+			Data struct {
+				Tags []struct{ Key, Value string } `json:"tags"`
+			} `json:"data"`
+		} `json:"run"`
+	}
+	if err := m.call(ctx, http.MethodGet, "/api/2.0/mlflow/runs/get?run_id="+url.QueryEscape(runID), nil, &out); err != nil {
+		return nil, err
+	}
+	tags := map[string]string{}
+	for _, t := range out.Run.Data.Tags {
+		tags[t.Key] = t.Value
+	}
+	return tags, nil
+}
+
+// PutArtifact uploads (overwrites) an artifact of a run through the
+// tracking server's artifact proxy; GetArtifact reads it back.
+func (m *MLflowClient) PutArtifact(ctx context.Context, run MLflowRun, name string, content []byte) error {
+	key, err := run.ArtifactKey(name)
+	if err != nil {
+		return err
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, m.Base+"/api/2.0/mlflow-artifacts/artifacts/"+key, bytes.NewReader(content))
+	req.SetBasicAuth(m.User, m.Pass)
+	resp, err := m.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("artifact upload answered %s", resp.Status)
+	}
+	return nil
+}
+
+func (m *MLflowClient) GetArtifact(ctx context.Context, run MLflowRun, name string) ([]byte, error) {
+	key, err := run.ArtifactKey(name)
+	if err != nil {
+		return nil, err
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m.Base+"/api/2.0/mlflow-artifacts/artifacts/"+key, nil)
+	req.SetBasicAuth(m.User, m.Pass)
+	resp, err := m.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("artifact download answered %s: %s", resp.Status, snippet(b.Bytes()))
+	}
+	return b.Bytes(), nil
+}
+
+// checkMLflow writes through MLflow and reads back, always into the same
+// probe run: a tag overwritten and an artifact overwritten at the same key,
+// so fifty doctor runs leave what one leaves.
 func (d *doctor) checkMLflow(ctx context.Context, base string) (string, error) {
 	user, pass := d.user()
 	m := &MLflowClient{Base: base + "/mlflow", User: user, Pass: pass, Client: &http.Client{Timeout: d.cfg.Timeout}}
@@ -163,26 +272,39 @@ func (d *doctor) checkMLflow(ctx context.Context, base string) (string, error) {
 	if page.StatusCode != 200 || !bytes.Contains(bytes.ToLower(body), []byte("<html")) {
 		return "", fmt.Errorf("/mlflow/ answered %s without the UI page", page.Status)
 	}
-	exp, err := m.ExperimentID(ctx, "opsctl-doctor")
+	exp, err := m.ExperimentID(ctx, doctorExperiment)
 	if err != nil {
 		return "", err
 	}
-	content := []byte(fmt.Sprintf("opsctl doctor %d\n", time.Now().UnixNano()))
-	run, err := m.LogRun(ctx, exp, map[string]string{"check": "doctor"}, "ok", 1, "doctor.txt", content)
+	run, err := m.ProbeRun(ctx, exp)
 	if err != nil {
 		return "", err
 	}
-	defer m.DeleteRun(context.WithoutCancel(ctx), run.RunID)
-	params, metrics, err := m.GetRun(ctx, run.RunID)
+	stamp := fmt.Sprint(time.Now().UnixNano())
+	if err := m.SetTag(ctx, run.RunID, "opsctl.doctor.checked_at", stamp); err != nil {
+		return "", err
+	}
+	content := []byte("opsctl doctor " + stamp + "\n")
+	if err := m.PutArtifact(ctx, run, doctorArtifact, content); err != nil {
+		return "", err
+	}
+	tags, err := m.Tags(ctx, run.RunID)
 	if err != nil {
 		return "", err
 	}
-	if params["check"] != "doctor" || metrics["ok"] != 1 {
-		return "", fmt.Errorf("run %s came back with params %v, metrics %v", run.RunID, params, metrics)
+	if tags["opsctl.doctor.checked_at"] != stamp {
+		return "", fmt.Errorf("run %s came back with tag %q, want %q", run.RunID, tags["opsctl.doctor.checked_at"], stamp)
 	}
-	detail := "experiment, run, params, metric and artifact logged through /mlflow/"
-	if d.running("seaweedfs") {
-		key, _ := run.ArtifactKey("doctor.txt")
+	got, err := m.GetArtifact(ctx, run, doctorArtifact)
+	if err != nil {
+		return "", err
+	}
+	if !bytes.Equal(got, content) {
+		return "", fmt.Errorf("the artifact read back differs from what was written (%d bytes, want %d)", len(got), len(content))
+	}
+	detail := "probe run " + run.RunID + ": tag and artifact written and read back through /mlflow/"
+	if d.running("seaweedfs") || d.cfg.S3External {
+		key, _ := run.ArtifactKey(doctorArtifact)
 		store, err := s3store.New(d.cfg.S3URL, d.cfg.Env["AWS_ACCESS_KEY_ID"], d.cfg.Env["AWS_SECRET_ACCESS_KEY"])
 		if err != nil {
 			return "", err

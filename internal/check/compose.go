@@ -117,6 +117,9 @@ func (r *Repo) checkCompose(ctx context.Context) {
 		if m := composeErrPath.FindString(msg); m != "" {
 			pos = doc.LineString(m)
 		}
+		if pos == "" {
+			pos = lineOfValue(string(data), msg)
+		}
 		r.f.Errorf("compose", composeFile, pos, "correct the key or value named; the schema is the Compose Specification", "compose-go cannot load the file: %s", msg)
 		r.Project = nil
 		return
@@ -131,6 +134,31 @@ func (r *Repo) checkCompose(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// lineOfValue locates an error compose-go gives without a key path
+// ("invalid containerPort: 99999"): the line holding the value after the
+// last ": ", when exactly one line of the file holds it.
+func lineOfValue(src, msg string) string {
+	i := strings.LastIndex(msg, ": ")
+	if i < 0 {
+		return ""
+	}
+	value := strings.Trim(strings.TrimSpace(msg[i+2:]), `"'`)
+	if len(value) < 2 {
+		return ""
+	}
+	at := ""
+	for n, line := range strings.Split(src, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") || !strings.Contains(line, value) {
+			continue
+		}
+		if at != "" {
+			return "" // ambiguous
+		}
+		at = fmt.Sprint(n + 1)
+	}
+	return at
 }
 
 var versionTag = regexp.MustCompile(`^v?\d+\.\d+(\.\d+)*([.-][A-Za-z0-9_.-]+)?$`)

@@ -101,6 +101,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 			if v.Reason != "" {
 				line += ": " + v.Reason
 			}
+			if v.Remembered > 0 {
+				line += fmt.Sprintf(" (%d answers remembered from an identical earlier run)", v.Remembered)
+			}
 			fmt.Fprintln(stdout, line)
 			for _, c := range v.Checked {
 				fmt.Fprintln(stdout, "      "+c)

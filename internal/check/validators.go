@@ -55,6 +55,9 @@ type ValidatorRun struct {
 	Version string   `json:"version,omitempty"`
 	Checked []string `json:"checked,omitempty"`
 	Reason  string   `json:"reason,omitempty"`
+	// Remembered: answers of the program to identical input (same image or
+	// binary, arguments and file contents) given again from the cache.
+	Remembered int `json:"remembered,omitempty"`
 }
 
 // Validator statuses.
@@ -148,10 +151,12 @@ func (r *Repo) serviceTool(ctx context.Context, opts *ToolOptions, name, service
 		return nil, "compose.yaml has no service " + service
 	case !opts.Docker:
 		return nil, "no Docker engine answers"
-	case !tools.ImagePresent(ctx, image):
+	}
+	id, present := tools.ImageID(ctx, image)
+	if !present {
 		return nil, "image " + image + " is not present (docker compose pull " + service + ")"
 	}
-	return &tools.Tool{Name: name, Via: "image " + image, Version: imageTag(image), Image: image, Bin: bin}, ""
+	return &tools.Tool{Name: name, Via: "image " + image, Version: imageTag(image), Image: image, ImageID: id, Bin: bin}, ""
 }
 
 func imageTag(ref string) string {
@@ -176,7 +181,11 @@ func (r *Repo) mounts(service, scratch string) []tools.Mount {
 		if !filepath.IsAbs(src) {
 			src = filepath.Join(r.Dir, src)
 		}
-		if _, err := os.Stat(src); err != nil && scratch != "" {
+		fi, err := os.Stat(src)
+		if err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+			continue // a socket or device (Alloy's docker.sock): no validator reads it
+		}
+		if err != nil && scratch != "" {
 			src = filepath.Join(scratch, fmt.Sprintf("missing-%d", i))
 			os.WriteFile(src, nil, 0o644)
 		}
@@ -257,6 +266,7 @@ func (r *Repo) validatePromtool(ctx context.Context, opts *ToolOptions, v *valid
 		tool = &tools.Tool{Name: "promtool", Via: "built from " + tools.PromtoolModule + " " + version, Version: tools.ReleaseOf(version), Bin: path}
 	}
 	v.run.Via, v.run.Version = tool.Via, tool.Version
+	defer func() { v.run.Remembered = tool.Remembered }()
 	if len(ms) == 0 {
 		v.run.Status, v.run.Reason = VNotRun, "the prometheus service mounts no configuration"
 		return
@@ -283,7 +293,7 @@ func (r *Repo) validatePromtool(ctx context.Context, opts *ToolOptions, v *valid
 		if len(in) == 0 {
 			return true
 		}
-		out, code, err := tool.Run(ctx, ms, nil, append(append([]string{}, args...), in...)...)
+		out, code, err := tool.RunCached(ctx, ms, nil, append(append([]string{}, args...), in...)...)
 		if err != nil {
 			v.run.Status, v.run.Reason = VNotRun, err.Error()
 			return false
@@ -337,6 +347,7 @@ func (r *Repo) validateAmtool(ctx context.Context, opts *ToolOptions, v *validat
 		return
 	}
 	v.run.Via, v.run.Version = tool.Via, tool.Version
+	defer func() { v.run.Remembered = tool.Remembered }()
 	data, err := os.ReadFile(r.path(alertmanagerTemplate))
 	if err != nil {
 		v.run.Status, v.run.Reason = VNotRun, err.Error()
@@ -370,7 +381,7 @@ func (r *Repo) validateAmtool(ctx context.Context, opts *ToolOptions, v *validat
 		v.run.Status = VFailed
 		return
 	}
-	out, code, err := tool.Run(ctx, ms, nil, append([]string{"check-config"}, files...)...)
+	out, code, err := tool.RunCached(ctx, ms, nil, append([]string{"check-config"}, files...)...)
 	if err != nil {
 		v.run.Status, v.run.Reason = VNotRun, err.Error()
 		return
@@ -390,10 +401,11 @@ func (r *Repo) validateNginx(ctx context.Context, opts *ToolOptions, v *validati
 	var passed bool
 	if tool != nil {
 		v.run.Via, v.run.Version = tool.Via, tool.Version
+		defer func() { v.run.Remembered = tool.Remembered }()
 		scratch := scratchDir()
 		defer os.RemoveAll(scratch)
 		ms := r.mounts("reverse-proxy", scratch)
-		o, code, err := tool.Run(ctx, ms, nil, "-t", "-q")
+		o, code, err := tool.RunCached(ctx, ms, nil, "-t", "-q")
 		if err != nil {
 			v.run.Status, v.run.Reason = VNotRun, err.Error()
 			return
@@ -437,6 +449,7 @@ func (r *Repo) validateLoki(ctx context.Context, opts *ToolOptions, v *validatio
 		return
 	}
 	v.run.Via, v.run.Version = tool.Via, tool.Version
+	defer func() { v.run.Remembered = tool.Remembered }()
 	s, _ := r.service("loki")
 	ms := r.mounts("loki", "")
 	env := map[string]string{}
@@ -446,7 +459,7 @@ func (r *Repo) validateLoki(ctx context.Context, opts *ToolOptions, v *validatio
 		}
 	}
 	args := append(append([]string{}, s.Command...), "-verify-config")
-	out, code, err := tool.Run(ctx, ms, env, args...)
+	out, code, err := tool.RunCached(ctx, ms, env, args...)
 	if err != nil {
 		v.run.Status, v.run.Reason = VNotRun, err.Error()
 		return
@@ -470,6 +483,7 @@ func (r *Repo) validateAlloy(ctx context.Context, opts *ToolOptions, v *validati
 		return
 	}
 	v.run.Via, v.run.Version = tool.Via, tool.Version
+	defer func() { v.run.Remembered = tool.Remembered }()
 	ms := r.mounts("alloy", "")
 	const file = "alloy/config.alloy"
 	in, ok := containerPath(r.path(file), ms)
@@ -479,7 +493,7 @@ func (r *Repo) validateAlloy(ctx context.Context, opts *ToolOptions, v *validati
 	}
 	v.run.Status = VPassed
 	for _, args := range [][]string{{"validate", in}, {"fmt", "--test", in}} {
-		out, code, err := tool.Run(ctx, ms, nil, args...)
+		out, code, err := tool.RunCached(ctx, ms, nil, args...)
 		if err != nil {
 			v.run.Status, v.run.Reason = VNotRun, err.Error()
 			return

@@ -9,8 +9,12 @@ package tools
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,7 +37,10 @@ type Tool struct {
 	Via     string // a person's words for where it comes from
 	Version string // the version it runs at
 	Image   string // run inside this image; "" runs Bin on this host
+	ImageID string // the image's content id, when known (keys the result cache)
 	Bin     string // entrypoint inside the image ("" = the image's own), or the host binary
+	// Remembered counts the answers RunCached gave from its cache.
+	Remembered int
 }
 
 // Local reports whether the tool runs on this host rather than in an image.
@@ -78,9 +85,18 @@ func (t *Tool) Run(ctx context.Context, mounts []Mount, env map[string]string, a
 		dargs = append(append(dargs, t.Image), args...)
 		cmd = exec.CommandContext(ctx, "docker", dargs...)
 	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
 	err := cmd.Run()
+	out := &buf
+	if t.Local() {
+		// The output names container paths in both modes.
+		text := buf.String()
+		for _, m := range mounts {
+			text = strings.ReplaceAll(text, m.Host, m.Container)
+		}
+		out = bytes.NewBufferString(text)
+	}
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
@@ -133,11 +149,13 @@ func Docker(ctx context.Context) bool {
 	return exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").Run() == nil
 }
 
-// ImagePresent reports whether the engine holds the image ref.
-func ImagePresent(ctx context.Context, ref string) bool {
+// ImageID returns the content id of the image ref, and whether the engine
+// holds it.
+func ImageID(ctx context.Context, ref string) (string, bool) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", ref).Run() == nil
+	out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", ref).Output()
+	return strings.TrimSpace(string(out)), err == nil
 }
 
 // PromtoolModule is the Go module promtool is built from.
@@ -314,4 +332,94 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// RunCached is Run, remembered: the answer of the same program (image id, or
+// binary path, size and time) to the same arguments, environment and input
+// files (every file under every mount, by content) is kept in
+// CacheDir()/results and given again without starting the program. Nothing
+// but identical input reuses an answer; a tool that could not run is never
+// remembered.
+func (t *Tool) RunCached(ctx context.Context, mounts []Mount, env map[string]string, args ...string) (string, int, error) {
+	key, err := t.resultKey(mounts, env, args)
+	if err != nil {
+		return t.Run(ctx, mounts, env, args...)
+	}
+	path := filepath.Join(CacheDir(), "results", key[:2], key)
+	if data, err := os.ReadFile(path); err == nil {
+		var r cachedResult
+		if json.Unmarshal(data, &r) == nil {
+			t.Remembered++
+			return r.Output, r.Exit, nil
+		}
+	}
+	out, code, err := t.Run(ctx, mounts, env, args...)
+	if err == nil {
+		if data, jerr := json.Marshal(cachedResult{Output: out, Exit: code}); jerr == nil {
+			os.MkdirAll(filepath.Dir(path), 0o755)
+			tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
+			if os.WriteFile(tmp, data, 0o644) == nil {
+				os.Rename(tmp, path)
+			}
+		}
+	}
+	return out, code, err
+}
+
+type cachedResult struct {
+	Output string `json:"output"`
+	Exit   int    `json:"exit"`
+}
+
+func (t *Tool) resultKey(mounts []Mount, env map[string]string, args []string) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "tool %s\x00", t.Name)
+	if t.Local() {
+		fi, err := os.Stat(t.Bin)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "bin %s %d %d\x00", t.Bin, fi.Size(), fi.ModTime().UnixNano())
+	} else {
+		if t.ImageID == "" {
+			return "", errors.New("no image id")
+		}
+		fmt.Fprintf(h, "image %s %s\x00", t.ImageID, t.Bin)
+	}
+	for _, a := range args {
+		fmt.Fprintf(h, "arg %s\x00", a)
+	}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "env %s=%s\x00", k, env[k])
+	}
+	ms := append([]Mount(nil), mounts...)
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Container < ms[j].Container })
+	for _, m := range ms {
+		err := filepath.WalkDir(m.Host, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(m.Host, p)
+			if d.IsDir() {
+				fmt.Fprintf(h, "dir %s/%s\x00", m.Container, rel)
+				return nil
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "file %s/%s %d\x00", m.Container, rel, len(data))
+			h.Write(data)
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -60,5 +61,43 @@ func TestRunLocal(t *testing.T) {
 	missing := &Tool{Name: "missing", Bin: filepath.Join(dir, "no-such-binary")}
 	if _, _, err := missing.Run(context.Background(), nil, nil); !errors.Is(err, ErrNotRun) {
 		t.Fatalf("a missing binary must be ErrNotRun, got %v", err)
+	}
+}
+
+// RunCached answers again only for identical input: the program is not
+// started a second time, and is started again when an input file changes.
+func TestRunCached(t *testing.T) {
+	t.Setenv("OKX_HFT_OPS_CACHE", t.TempDir())
+	in, counter := t.TempDir(), filepath.Join(t.TempDir(), "runs")
+	os.WriteFile(filepath.Join(in, "conf"), []byte("a"), 0o644)
+	sh := &Tool{Name: "sh", Bin: "/bin/sh"}
+	script := `echo run >> "` + counter + `"; cat /etc/x/conf; exit 1`
+	runs := func() int {
+		data, _ := os.ReadFile(counter)
+		return len(data) / len("run\n")
+	}
+	for i := 0; i < 2; i++ {
+		out, code, err := sh.RunCached(context.Background(), []Mount{{in, "/etc/x"}}, nil, "-c", script)
+		if err != nil || code != 1 || out != "a" {
+			t.Fatalf("run %d: got %q, %d, %v", i, out, code, err)
+		}
+	}
+	if n := runs(); n != 1 {
+		t.Fatalf("the program ran %d times for identical input, want 1", n)
+	}
+	os.WriteFile(filepath.Join(in, "conf"), []byte("b"), 0o644)
+	out, _, _ := sh.RunCached(context.Background(), []Mount{{in, "/etc/x"}}, nil, "-c", script)
+	if out != "b" || runs() != 2 {
+		t.Fatalf("a changed input file must run the program again: got %q after %d runs", out, runs())
+	}
+}
+
+// On the host, the output names container paths, as it does in an image.
+func TestRunLocalOutputPaths(t *testing.T) {
+	dir := t.TempDir()
+	sh := &Tool{Name: "sh", Bin: "/bin/sh"}
+	out, _, err := sh.Run(context.Background(), []Mount{{dir, "/etc/prometheus"}}, nil, "-c", "echo /etc/prometheus/x.yml")
+	if err != nil || strings.TrimSpace(out) != "/etc/prometheus/x.yml" {
+		t.Fatalf("got %q, %v", out, err)
 	}
 }

@@ -69,9 +69,14 @@ func TestParseErrors(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
+	if src, err := os.ReadFile(filepath.Join("..", "..", "nginx", "nginx.conf")); err == nil {
+		f.Add(string(src))
+	}
 	f.Add("http { server { listen 8080; location / { return 200 \"ok\"; } } }")
 	f.Add("a 'b' \"c\" ${d}e;")
 	f.Add("a {{{{ }")
+	f.Add("auth_basic;\nlocation { }\nmap $a $b { x y z; }\nupstream u { server a:1; }\n")
+	f.Add("location = /x { return 404; } # c\n}")
 	f.Fuzz(func(t *testing.T, src string) {
 		ds, err := Parse(src)
 		if err != nil {
@@ -80,8 +85,16 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		for _, d := range Find(ds, "") {
-			_ = d
+		for _, e := range Validate(ds) {
+			if e.Line < 1 || e.Msg == "" {
+				t.Fatalf("finding without a line: %+v", e)
+			}
+		}
+		for _, d := range Find(ds, "location") {
+			_ = d.Arg(0) + d.Arg(1) + d.Arg(5)
+			if d.Parent != nil && d.Parent.Block == nil {
+				t.Fatalf("%s at line %d has a parent without a block", d.Name, d.Line)
+			}
 		}
 	})
 }

@@ -46,6 +46,9 @@ type File struct {
 }
 
 func (f *File) lookup(key string) (int, bool) {
+	if f == nil {
+		return 0, false // a file that could not be read holds nothing
+	}
 	if f.index == nil {
 		f.index = map[string]int{}
 		for i, l := range f.Lines {
@@ -355,6 +358,9 @@ func (f *File) LineOf(key string) int {
 
 // Keys lists the keys in file order, each once.
 func (f *File) Keys() []string {
+	if f == nil {
+		return nil
+	}
 	var keys []string
 	seen := map[string]bool{}
 	for _, l := range f.Lines {
@@ -369,6 +375,9 @@ func (f *File) Keys() []string {
 // Map returns the key/value pairs as Compose reads them.
 func (f *File) Map() map[string]string {
 	m := map[string]string{}
+	if f == nil {
+		return m
+	}
 	for _, l := range f.Lines {
 		if l.Key != "" {
 			m[l.Key] = l.Value

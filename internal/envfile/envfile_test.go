@@ -255,6 +255,13 @@ func TestSetChangesTheLineComposeUses(t *testing.T) {
 	}
 }
 
+func TestNilFileReadsAsEmpty(t *testing.T) {
+	var f *File // an env file that could not be read
+	if _, ok := f.Get("A"); ok || f.LineOf("A") != 0 || len(f.Keys()) != 0 || len(f.Map()) != 0 {
+		t.Error("a nil file is not empty")
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"A=1\n", "# c\nB='x'\n", "C=\"y\" # z\n", "export D = e\n", "=\n", "A=1\nA=2", "X='unterminated", "X=ab$cd\n", "X=\"a\\$b\"\n", "X=it's\n", "X=\"multi\nline\"\n"} {
 		f.Add([]byte(s))

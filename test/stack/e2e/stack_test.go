@@ -404,7 +404,26 @@ func (s *Stack) checkPrometheus(t *testing.T) time.Time {
 	if !bytes.Contains(body, []byte(`"name":"Watchdog"`)) || bytes.Contains(body, []byte(`"health":"err"`)) {
 		t.Errorf("rules not loaded or failing: %.300s", body)
 	}
-	sample = time.Now().Add(-30 * time.Second).Truncate(time.Second)
+	// A sample Prometheus holds (the timestamp of its latest self-scrape),
+	// not a time picked on the test's clock: right after the start the
+	// first scrape of a 15 s job may come later than "30 s ago".
+	eventually(t, time.Minute, 2*time.Second, "a sample of up{job=\"prometheus\"}", func() error {
+		var res queryResult
+		if err := getJSON(proxyURL+"/prometheus/api/v1/query?query="+url.QueryEscape(`timestamp(up{job="prometheus"})`), user, pass, &res); err != nil {
+			return err
+		}
+		if res.Status != "success" || len(res.Data.Result) != 1 {
+			return errorf("%s %s: %d series", res.Status, res.Error, len(res.Data.Result))
+		}
+		ts, err := res.Data.Result[0].number()
+		if err != nil {
+			return err
+		}
+		// Rounded up: an instant query looks back from its time, and
+		// checkPersisted asks at whole seconds.
+		sample = time.Unix(int64(math.Ceil(ts)), 0)
+		return nil
+	})
 	return sample
 }
 
@@ -778,10 +797,26 @@ type queryResult struct {
 	Status string `json:"status"`
 	Error  string `json:"error"`
 	Data   struct {
-		Result []struct {
-			Metric map[string]string `json:"metric"`
-		} `json:"result"`
+		Result []series `json:"result"`
 	} `json:"data"`
+}
+
+// series is one series of an instant vector: its labels and its value as
+// [time, "value"].
+type series struct {
+	Metric map[string]string `json:"metric"`
+	Value  []any             `json:"value"`
+}
+
+func (s series) number() (float64, error) {
+	if len(s.Value) != 2 {
+		return 0, errorf("value %v is not [time, \"value\"]", s.Value)
+	}
+	str, ok := s.Value[1].(string)
+	if !ok {
+		return 0, errorf("value %v is not [time, \"value\"]", s.Value)
+	}
+	return strconv.ParseFloat(str, 64)
 }
 
 // sentMessage is one sendMessage call kept by the Telegram stand-in

@@ -15,8 +15,10 @@ COPY internal ./internal
 # then still builds.
 COPY pkg ./pkg
 ARG VERSION=0.1.0
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/opsctl ./cmd/opsctl
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/opsctl ./cmd/opsctl \
+ && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/ops-probe ./cmd/ops-probe
 
 FROM scratch
 COPY --from=build /out/opsctl /opsctl
+COPY --from=build /out/ops-probe /ops-probe
 ENTRYPOINT ["/opsctl"]

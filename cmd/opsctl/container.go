@@ -15,14 +15,15 @@ import (
 
 func cmdContainerInit(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("container-init", stderr)
-	toolsDir := fs.String("tools-dir", "", "copy this binary here as the health probe of images without wget")
+	toolsDir := fs.String("tools-dir", "", "copy the health probe (--probe-binary) here for the images without wget")
+	probeBin := fs.String("probe-binary", "/ops-probe", "the ops-probe binary to install into --tools-dir")
 	tmpl := fs.String("alertmanager-template", "", "Alertmanager config template")
 	out := fs.String("alertmanager-out", "", "where to write the rendered Alertmanager config")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
 	}
 	if *toolsDir != "" {
-		dst, err := probe.InstallSelf(*toolsDir)
+		dst, err := probe.Install(*probeBin, *toolsDir, "ops-probe")
 		if err != nil {
 			fmt.Fprintln(stderr, "container-init: installing the probe:", err)
 			return 1

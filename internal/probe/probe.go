@@ -1,6 +1,7 @@
 // Package probe is the container health check for images that ship no
-// shell, wget or curl (Loki, Alloy, Grafana): opsctl is copied into a shared
-// volume and runs as `opsctl probe URL`.
+// shell, wget or curl (Loki, Alloy, Grafana): the small ops-probe binary is
+// copied into a shared volume by `opsctl container-init` and runs as
+// `ops-probe URL`.
 package probe
 
 import (
@@ -33,28 +34,24 @@ func Check(ctx context.Context, url string, timeout time.Duration) error {
 	return nil
 }
 
-// InstallSelf copies the running executable to dir/opsctl (atomically, so a
-// health check running at that moment never sees half a binary).
-func InstallSelf(dir string) (string, error) {
-	self, err := os.Executable()
+// Install copies the binary src to dir/name (atomically, so a health check
+// running at that moment never sees half a binary).
+func Install(src, dir, name string) (string, error) {
+	in, err := os.Open(src)
 	if err != nil {
 		return "", err
 	}
-	src, err := os.Open(self)
-	if err != nil {
-		return "", err
-	}
-	defer src.Close()
+	defer in.Close()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	dst := filepath.Join(dir, "opsctl")
-	tmp, err := os.CreateTemp(dir, ".opsctl-*")
+	dst := filepath.Join(dir, name)
+	tmp, err := os.CreateTemp(dir, "."+name+"-*")
 	if err != nil {
 		return "", err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, src); err != nil {
+	if _, err := io.Copy(tmp, in); err != nil {
 		tmp.Close()
 		return "", err
 	}

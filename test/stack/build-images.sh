@@ -71,7 +71,7 @@ repo_sources() { # NAME
   case "$1" in
     # pkg/hftmetrics/go.mod: the root go.mod replaces that module with the directory,
     # so its requirements are part of every build of the root module.
-    opsctl) (cd "$REPO" && find cmd/opsctl internal go.mod go.sum pkg/hftmetrics/go.mod -type f -name '*.go' -o -name 'go.*' -type f) ;;
+    opsctl) (cd "$REPO" && find cmd/opsctl cmd/ops-probe internal go.mod go.sum pkg/hftmetrics/go.mod -type f -name '*.go' -o -name 'go.*' -type f) ;;
     telegram-stub) (cd "$REPO" && find test/stack/telegramstub internal/tghtml go.mod go.sum pkg/hftmetrics/go.mod -type f) ;;
     hftsim) (cd "$REPO" && find cmd/hftsim pkg/hftmetrics go.mod go.sum -type f) ;;
     mlflow) echo mlflow/Dockerfile ;;
@@ -380,7 +380,8 @@ build_superset_base() { docker_build_dir superset-base; }
 go_static_context() { # PACKAGE BINARY CTX: build a static binary of this repository into CTX
   (cd "$REPO" && CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "-s -w" -o "$3/$2" "$1")
 }
-build_opsctl() { docker_build_dir opsctl "" "go_static_context ./cmd/opsctl opsctl"; }
+opsctl_context() { go_static_context ./cmd/opsctl opsctl "$1" && go_static_context ./cmd/ops-probe ops-probe "$1"; }
+build_opsctl() { docker_build_dir opsctl "" opsctl_context; }
 build_hftsim() { docker_build_dir hftsim "" "go_static_context ./cmd/hftsim hftsim"; }
 build_telegram_stub() { docker_build_dir telegram-stub "" "go_static_context ./test/stack/telegramstub telegramstub"; }
 

@@ -46,6 +46,7 @@ test-unit: $(BIN) tools
 	$(GO) run ./cmd/dashgen -check
 	./$(BIN) check --env .env.example --no-docker
 	$(GO) test -count=1 -timeout 15m ./...
+	cd pkg/hftmetrics && $(GO) vet ./... && $(GO) test -count=1 -timeout 5m ./...
 
 ## test-stack: build the local images (cached) and run the real stack under Docker
 test-stack: $(BIN)
@@ -62,3 +63,5 @@ fuzz:
 	$(GO) test ./internal/envfile   -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/nginxconf -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/alloy     -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/check     -run '^$$' -fuzz FuzzNginxCheck -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/tghtml    -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME)

@@ -49,22 +49,12 @@ var registerPlugins = sync.OnceFunc(plugins.RegisterDefaultPlugins)
 // that no two dashboards share a uid: Grafana keeps only one of them.
 func CheckDir(dir string, allowedUIDs map[string]string) finding.List {
 	var l finding.List
-	var paths []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && strings.HasSuffix(d.Name(), ".json") {
-			paths = append(paths, path)
-		}
-		return nil
-	})
+	paths, err := JSONFiles(dir)
 	if err != nil {
 		l.Errorf(CheckName, dir, "", "create the folder, or point the dashboard provider at the right one",
 			"cannot read the dashboards folder: %v", err)
 		return l
 	}
-	sort.Strings(paths)
 	firstUse := map[string]string{}
 	for _, path := range paths {
 		uid, fl := checkFile(path, allowedUIDs)
@@ -506,14 +496,7 @@ func CheckEditable(dir string, allowUIUpdates bool, providerFile string) finding
 	if allowUIUpdates {
 		return l
 	}
-	var paths []string
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(d.Name(), ".json") {
-			paths = append(paths, path)
-		}
-		return nil
-	})
-	sort.Strings(paths)
+	paths, _ := JSONFiles(dir)
 	for _, path := range paths {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -532,4 +515,21 @@ func CheckEditable(dir string, allowUIUpdates bool, providerFile string) finding
 		}
 	}
 	return l
+}
+
+// JSONFiles lists the dashboard files under dir (every *.json, as the
+// file provider reads them), sorted.
+func JSONFiles(dir string) ([]string, error) {
+	var paths []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), ".json") {
+			paths = append(paths, path)
+		}
+		return nil
+	})
+	sort.Strings(paths)
+	return paths, err
 }

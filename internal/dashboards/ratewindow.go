@@ -11,9 +11,7 @@ package dashboards
 import (
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -409,14 +407,7 @@ func rawString(raw json.RawMessage) string {
 // left to CheckDir.
 func CheckRateWindows(dir string, s Sampling) finding.List {
 	var l finding.List
-	var paths []string
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(d.Name(), ".json") {
-			paths = append(paths, path)
-		}
-		return nil
-	})
-	sort.Strings(paths)
+	paths, _ := JSONFiles(dir)
 	for _, path := range paths {
 		data, err := os.ReadFile(path)
 		if err != nil {

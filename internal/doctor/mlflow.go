@@ -48,6 +48,18 @@ func (m *MLflowClient) call(ctx context.Context, method, path string, in, out an
 	return nil
 }
 
+// runInfo and runEnvelope are the part of MLflow's run JSON read here.
+type runInfo struct {
+	RunID       string `json:"run_id"`
+	ArtifactURI string `json:"artifact_uri"`
+}
+
+type runEnvelope struct {
+	Run struct {
+		Info runInfo `json:"info"`
+	} `json:"run"`
+}
+
 // MLflowRun is what a logged run created.
 type MLflowRun struct {
 	ExperimentID, RunID, ArtifactURI string
@@ -74,14 +86,7 @@ func (m *MLflowClient) ExperimentID(ctx context.Context, name string) (string, e
 
 // LogRun creates a run with params, a metric and an artifact file.
 func (m *MLflowClient) LogRun(ctx context.Context, experimentID string, params map[string]string, metric string, value float64, artifactName string, artifact []byte) (MLflowRun, error) {
-	var created struct {
-		Run struct {
-			Info struct {
-				RunID       string `json:"run_id"`
-				ArtifactURI string `json:"artifact_uri"`
-			} `json:"info"`
-		} `json:"run"`
-	}
+	var created runEnvelope
 	now := time.Now().UnixMilli()
 	if err := m.call(ctx, http.MethodPost, "/api/2.0/mlflow/runs/create", map[string]any{"experiment_id": experimentID, "start_time": now}, &created); err != nil {
 		return MLflowRun{}, err
@@ -95,19 +100,8 @@ func (m *MLflowClient) LogRun(ctx context.Context, experimentID string, params m
 	if err := m.call(ctx, http.MethodPost, "/api/2.0/mlflow/runs/log-batch", batch, nil); err != nil {
 		return run, err
 	}
-	key, err := run.ArtifactKey(artifactName)
-	if err != nil {
+	if err := m.PutArtifact(ctx, run, artifactName, artifact); err != nil {
 		return run, err
-	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, m.Base+"/api/2.0/mlflow-artifacts/artifacts/"+key, bytes.NewReader(artifact))
-	req.SetBasicAuth(m.User, m.Pass)
-	resp, err := m.Client.Do(req)
-	if err != nil {
-		return run, err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return run, fmt.Errorf("artifact upload answered %s", resp.Status)
 	}
 	return run, m.call(ctx, http.MethodPost, "/api/2.0/mlflow/runs/update", map[string]any{"run_id": run.RunID, "status": "FINISHED", "end_time": time.Now().UnixMilli()}, nil)
 }
@@ -165,10 +159,7 @@ const (
 func (m *MLflowClient) ProbeRun(ctx context.Context, experimentID string) (MLflowRun, error) {
 	var found struct {
 		Runs []struct {
-			Info struct {
-				RunID       string `json:"run_id"`
-				ArtifactURI string `json:"artifact_uri"`
-			} `json:"info"`
+			Info runInfo `json:"info"`
 		} `json:"runs"`
 	}
 	search := map[string]any{"experiment_ids": []string{experimentID}, "filter": "tags.`" + doctorRunTag + "` = 'true'", "run_view_type": "ACTIVE_ONLY", "max_results": 1}
@@ -179,14 +170,7 @@ func (m *MLflowClient) ProbeRun(ctx context.Context, experimentID string) (MLflo
 		r := found.Runs[0].Info
 		return MLflowRun{ExperimentID: experimentID, RunID: r.RunID, ArtifactURI: r.ArtifactURI}, nil
 	}
-	var created struct {
-		Run struct {
-			Info struct {
-				RunID       string `json:"run_id"`
-				ArtifactURI string `json:"artifact_uri"`
-			} `json:"info"`
-		} `json:"run"`
-	}
+	var created runEnvelope
 	body := map[string]any{"experiment_id": experimentID, "start_time": time.Now().UnixMilli(), "run_name": "opsctl doctor probe",
 		"tags": []map[string]string{{"key": doctorRunTag, "value": "true"}}}
 	if err := m.call(ctx, http.MethodPost, "/api/2.0/mlflow/runs/create", body, &created); err != nil {

@@ -103,7 +103,7 @@ func cmdDown(args []string, stdout, stderr io.Writer) int {
 func cmdDoctor(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("doctor", stderr)
 	dir := fs.String("dir", ".", "repository root (for .env)")
-	base := fs.String("url", "", "the proxy's URL (default http://127.0.0.1:${OPS_HTTP_PORT})")
+	base := fs.String("url", "", "the proxy's URL (default http://${OPS_BIND_ADDRESS}:${OPS_HTTP_PORT}, loopback for a wildcard address)")
 	asJSON := fs.Bool("json", false, "print results as JSON")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
@@ -114,12 +114,9 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *base == "" {
-		*base = "http://127.0.0.1:" + env["OPS_HTTP_PORT"]
+		*base = "http://" + net.JoinHostPort(dialHost(env["OPS_BIND_ADDRESS"]), env["OPS_HTTP_PORT"])
 	}
-	debug := env["OPS_DEBUG_BIND"]
-	if debug == "" || debug == "0.0.0.0" {
-		debug = "127.0.0.1"
-	}
+	debug := dialHost(env["OPS_DEBUG_BIND"])
 	s3URL, s3External := doctorS3URL(env["MLFLOW_S3_ENDPOINT_URL"], debug)
 	cfg := doctor.Config{
 		BaseURL:    *base,
@@ -155,6 +152,20 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// dialHost is the address this host reaches a port published on bind at:
+// a wildcard bind (empty, 0.0.0.0, ::) through loopback of its family, a
+// specific address (127.0.0.1, a LAN address) at that address, since a
+// port published on 192.168.1.5 is not reachable on 127.0.0.1.
+func dialHost(bind string) string {
+	switch ip := net.ParseIP(bind); {
+	case bind == "" || (ip != nil && ip.Equal(net.IPv4zero)):
+		return "127.0.0.1"
+	case ip != nil && ip.Equal(net.IPv6unspecified):
+		return "::1"
+	}
+	return bind
 }
 
 // doctorS3URL is where doctor reaches the S3 endpoint MLflow uses

@@ -237,7 +237,7 @@ func (r *Repo) checkComposePolicy() {
 				if host == "" {
 					host = "all interfaces"
 				}
-				r.f.Errorf("compose-ports", composeFile, pos, "bind debugging ports to ${OPS_DEBUG_BIND} (127.0.0.1); only the reverse proxy is published on all interfaces", "service %s publishes port %d on %s", name, p.Target, host)
+				r.f.Errorf("compose-ports", composeFile, pos, "bind debugging ports to ${OPS_DEBUG_BIND} (127.0.0.1); only the reverse proxy is published on ${OPS_BIND_ADDRESS}", "service %s publishes port %d on %s", name, p.Target, host)
 			}
 		}
 		onShared := false

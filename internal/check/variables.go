@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
@@ -98,6 +99,7 @@ func (r *Repo) checkVariables() {
 	if allowed := r.Env["MLFLOW_SERVER_ALLOWED_HOSTS"]; host != "" && !slices.Contains(strings.Split(allowed, ","), host) {
 		r.f.Errorf("public-url", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("MLFLOW_SERVER_ALLOWED_HOSTS")), fmt.Sprintf("add %s,%s:* to MLFLOW_SERVER_ALLOWED_HOSTS", host, host), "MLflow would refuse requests for the public host %q", host)
 	}
+	r.checkBindAddress()
 	if u, err := url.Parse(r.Env["MLFLOW_S3_ENDPOINT_URL"]); err == nil && u.Host != "" {
 		r.checkEndpoint(r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("MLFLOW_S3_ENDPOINT_URL")), "MLFLOW_S3_ENDPOINT_URL", u.Hostname(), u.Port(), true)
 	} else {
@@ -131,6 +133,31 @@ func (r *Repo) checkEndpoint(file, pos, what, host, port string, allowOutside bo
 		return
 	}
 	r.f.Errorf("cross-reference", file, pos, "name a service of compose.yaml (or one listed in x-external-services)", "%s: %q is not a service on hft_network", what, host)
+}
+
+// checkBindAddress warns when the proxy is published beyond loopback: it
+// speaks plain HTTP, so its basic-auth password (and the UIs' logins)
+// cross the network readable by anyone on the path. Binding wider stays a
+// deliberate choice of .env; the warning stays until TLS is configured.
+func (r *Repo) checkBindAddress() {
+	if r.EnvFile == nil {
+		return
+	}
+	v := r.Env["OPS_BIND_ADDRESS"]
+	line := fmt.Sprint(r.EnvFile.LineOf("OPS_BIND_ADDRESS"))
+	ip := net.ParseIP(v)
+	switch {
+	case v == "":
+		r.f.Warnf("bind-address", r.EnvPath, line, "set OPS_BIND_ADDRESS=127.0.0.1 unless other machines must reach the UIs", "OPS_BIND_ADDRESS is empty: the proxy is published on all interfaces over plain HTTP, so the basic-auth password crosses the network in clear text until TLS is configured")
+	case ip == nil:
+		r.f.Errorf("bind-address", r.EnvPath, line, "set OPS_BIND_ADDRESS to an IP address of this host (127.0.0.1 = this machine only)", "OPS_BIND_ADDRESS=%q is not an IP address; Docker publishes ports on IP addresses only", v)
+	case !ip.IsLoopback():
+		where := "the interface " + v
+		if ip.IsUnspecified() {
+			where = "all interfaces"
+		}
+		r.f.Warnf("bind-address", r.EnvPath, line, "set OPS_BIND_ADDRESS=127.0.0.1 unless other machines must reach the UIs (then keep it on a trusted network until TLS is configured)", "OPS_BIND_ADDRESS=%s publishes the proxy on %s over plain HTTP: the basic-auth password crosses the network in clear text until TLS is configured", v, where)
+	}
 }
 
 func (r *Repo) checkSecrets() {

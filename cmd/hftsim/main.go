@@ -4,7 +4,7 @@
 // alerts and dashboards can be exercised without OKX. Failure scenarios are
 // switched at run time over HTTP.
 //
-//	hftsim --role collector|executor [--listen :8000] [--seed 42]
+//	hftsim --role collector|executor [--listen 127.0.0.1:8000] [--seed 42]
 //	       [--instruments BTC-USDT,ETH-USDT,BTC-USDT-SWAP] [--scenario healthy]
 //	       [--tick 100ms] [--log-level info]
 //	hftsim probe http://127.0.0.1:8000/healthz
@@ -45,6 +45,12 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// defaultListen keeps a simulator started by hand on this machine only:
+// POST /scenario switches failures on for anyone who reaches it. Inside
+// compose, where Prometheus scrapes it over the network, compose.yaml
+// passes --listen :8000 and publishes the port on ${OPS_DEBUG_BIND} only.
+const defaultListen = "127.0.0.1:8000"
+
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "probe" {
 		return probe(args[1:], stderr)
@@ -55,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("hftsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	role := fs.String("role", "", "service to simulate: collector or executor")
-	listen := fs.String("listen", ":8000", "HTTP listen address (/metrics, /healthz, /scenario)")
+	listen := fs.String("listen", defaultListen, "HTTP listen address (/metrics, /healthz, /scenario); :8000 for every interface, as in compose.yaml")
 	seed := fs.Uint64("seed", 42, "random seed: same seed, same samples")
 	instruments := fs.String("instruments", "BTC-USDT,ETH-USDT,BTC-USDT-SWAP", "comma-separated OKX instrument IDs (at most 50)")
 	scenario := fs.String("scenario", scHealthy, "initial scenario: "+validScenarioList())

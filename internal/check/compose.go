@@ -14,8 +14,10 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/sirupsen/logrus"
+	"gopkg.in/yaml.v3"
 
 	"github.com/okx-hft/okx-hft-ops/internal/envfile"
+	"github.com/okx-hft/okx-hft-ops/internal/secrets"
 	"github.com/okx-hft/okx-hft-ops/internal/yamlpos"
 )
 
@@ -278,8 +280,109 @@ func (r *Repo) checkComposePolicy() {
 			}
 		}
 	}
+	r.checkSecretArgs(data)
 	if _, err := os.Stat(r.path("secrets/htpasswd")); errors.Is(err, fs.ErrNotExist) && r.EnvPath == ".env" {
 		r.f.Warnf("proxy-auth", "secrets/htpasswd", "", "run `opsctl init`", "the proxy's basic-auth file is missing; nginx will refuse every protected UI")
+	}
+}
+
+// argvKeys are the keys of a service whose values become a process's
+// arguments: on the host, `ps -eo args` shows them to every user (and the
+// engine stores them in `docker inspect`). A healthcheck's test is run by
+// the engine as a process inside the container, its argv as visible.
+var argvKeys = []string{"command", "entrypoint", "healthcheck.test"}
+
+// runtimeRef matches a variable the container's shell expands ($$VAR,
+// $${VAR}): its value still ends up in the argv of what the shell runs.
+var runtimeRef = regexp.MustCompile(`\$\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
+
+// checkSecretArgs refuses a secret of .env (secrets.Specs) interpolated
+// into a service's command, entrypoint or healthcheck test: the value is
+// then an argument of a process, readable in the host's process list. The
+// fix is an environment variable the program reads itself, or a file.
+func (r *Repo) checkSecretArgs(data []byte) {
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil || len(root.Content) == 0 {
+		return
+	}
+	services := mappingValue(root.Content[0], "services")
+	if services == nil || services.Kind != yaml.MappingNode {
+		return
+	}
+	type hit struct {
+		line int
+		key  string
+	}
+	seen := map[hit]bool{}
+	for i := 0; i+1 < len(services.Content); i += 2 {
+		name, svc := services.Content[i].Value, services.Content[i+1]
+		for _, key := range argvKeys {
+			n := svc
+			for _, part := range strings.Split(key, ".") {
+				n = mappingValue(n, part)
+			}
+			if n == nil {
+				continue
+			}
+			eachScalar(n, func(v *yaml.Node) {
+				var names []string
+				for _, ref := range ScanVariables(v.Value) {
+					names = append(names, ref.Name)
+				}
+				for _, m := range runtimeRef.FindAllStringSubmatch(v.Value, -1) {
+					names = append(names, m[1])
+				}
+				for _, k := range names {
+					if _, secret := secrets.Lookup(k); !secret || seen[hit{v.Line, k}] {
+						continue
+					}
+					seen[hit{v.Line, k}] = true
+					r.f.Errorf("compose-secret-argv", composeFile, fmt.Sprint(v.Line),
+						fmt.Sprintf("pass %s in services.%s.environment (or a file) under the name the program reads, and drop it from %s", k, name, key),
+						"service %s puts the secret %s into its %s: it becomes a process argument, readable by every user of the host (ps -eo args)", name, k, key)
+				}
+			})
+		}
+	}
+}
+
+// mappingValue is the value of key in mapping n (following an alias), or nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	// A merge key (<<: *base) brings the keys of the base.
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Tag == "!!merge" {
+			if v := mappingValue(n.Content[i+1], key); v != nil {
+				return v
+			}
+		}
+	}
+	return nil
+}
+
+// eachScalar calls f on every scalar under n, an alias at its anchor.
+func eachScalar(n *yaml.Node, f func(*yaml.Node)) {
+	switch n.Kind {
+	case yaml.AliasNode:
+		if n.Alias != nil {
+			eachScalar(n.Alias, f)
+		}
+	case yaml.ScalarNode:
+		f(n)
+	default:
+		for _, c := range n.Content {
+			eachScalar(c, f)
+		}
 	}
 }
 

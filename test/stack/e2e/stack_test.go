@@ -58,6 +58,7 @@ func TestStack(t *testing.T) {
 	})
 	s.sidecars("up", "-d", "--wait")
 
+	argv := s.watchArgv() // from the first start on: init jobs run only then
 	start := time.Now()
 	out, err := s.run(s.Opsctl, "up", "--build=false", "--timeout", "15m")
 	t.Logf("opsctl up took %s:\n%s", time.Since(start).Round(time.Second), out)
@@ -85,6 +86,16 @@ func TestStack(t *testing.T) {
 	sub("proxy auth and a stopped upstream", func(s *Stack, t *testing.T) { s.checkProxy(t) })
 	sub("doctor", func(s *Stack, t *testing.T) { s.checkDoctor(t) })
 	sub("doctor leaves nothing that grows", func(s *Stack, t *testing.T) { s.checkDoctorLeavesNothing(t) })
+	sub("no secret in any process's arguments", func(s *Stack, t *testing.T) {
+		leaks, samples := argv.result()
+		if samples < 10 {
+			t.Fatalf("the process list was read %d times, too few to tell", samples)
+		}
+		for _, l := range leaks {
+			t.Errorf("a secret of .env stood in the host's process list: %s", l)
+		}
+		t.Logf("%d samples of ps -eo args from the first up to here: no secret", samples)
+	})
 
 	sub("second up is a no-op", func(s *Stack, t *testing.T) {
 		before := s.containers()

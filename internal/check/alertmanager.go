@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"github.com/okx-hft/okx-hft-ops/internal/tghtml"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -56,7 +57,11 @@ func (r *Repo) checkAlertmanager() {
 		}
 		cfg, err := amconfig.LoadAlertmanager(out)
 		if err != nil {
-			r.f.Errorf("alertmanager", alertmanagerTemplate, renderedLine(err.Error(), out, data), "see https://prometheus.io/docs/alerting/latest/configuration/", "Alertmanager rejects the config rendered %s: %v", name, err)
+			pos := renderedLine(err.Error(), out, data)
+			if pos == "" {
+				pos = quotedValueLine(string(data), err.Error())
+			}
+			r.f.Errorf("alertmanager", alertmanagerTemplate, pos, "see https://prometheus.io/docs/alerting/latest/configuration/", "Alertmanager rejects the config rendered %s: %v", name, err)
 			continue
 		}
 		loaded++
@@ -143,7 +148,7 @@ func (r *Repo) checkAlertmanagerTemplates(patterns []string, parseMode string) {
 	}
 	for _, want := range []string{"Sample", "runbook", "http://x/runbooks/a"} {
 		if !strings.Contains(out, want) {
-			r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", "", "show the alert name, summary and runbook link", "the Telegram message does not contain %q:\n%s", want, out)
+			r.f.Errorf("alertmanager-template", telegramTemplate, r.templateLineOf(telegramTemplate, `define "ops.telegram.message"`), "show the alert name, summary and runbook link", "the Telegram message does not contain %q:\n%s", want, out)
 		}
 	}
 	// Rules link runbooks and dashboards relatively; a person tapping the
@@ -163,14 +168,21 @@ func (r *Repo) checkAlertmanagerTemplates(patterns []string, parseMode string) {
 		{"http://localhost:8080/grafana/d/collector?var-channel=books&amp;var-inst_id=BTC-USDT", "prefix relative dashboard_url values with the public URL"},
 	} {
 		if !strings.Contains(out, want.text) {
-			r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", "", want.fix, "a relative link does not become %s:\n%s", want.text, out)
+			r.f.Errorf("alertmanager-template", telegramTemplate, r.templateLineOf(telegramTemplate, `define "ops.telegram.message"`), want.fix, "a relative link does not become %s:\n%s", want.text, out)
 		}
 	}
 	if parseMode != "HTML" {
 		return
 	}
 	if err := tghtml.Validate(out); err != nil {
-		r.f.Errorf("alertmanager-template", "alertmanager/templates/telegram.tmpl", "", "use only the tags Telegram supports (b, i, u, s, a, code, pre, blockquote...) and write literal <, > and & as &lt;, &gt; and &amp;", "Telegram would refuse the message: %v\n%s", err, out)
+		pos := ""
+		if m := tagInError.FindStringSubmatch(err.Error()); m != nil {
+			pos = r.templateLineOf(telegramTemplate, "<"+m[1])
+		}
+		if pos == "" {
+			pos = r.templateLineOf(telegramTemplate, `define "ops.telegram.message"`)
+		}
+		r.f.Errorf("alertmanager-template", telegramTemplate, pos, "use only the tags Telegram supports (b, i, u, s, a, code, pre, blockquote...) and write literal <, > and & as &lt;, &gt; and &amp;", "Telegram would refuse the message: %v\n%s", err, out)
 	}
 }
 
@@ -204,3 +216,52 @@ func renderedLine(msg string, rendered, template []byte) string {
 }
 
 var tmplLine = regexp.MustCompile(`:(\d+):`)
+
+const telegramTemplate = "alertmanager/templates/telegram.tmpl"
+
+var (
+	tagInError   = regexp.MustCompile(`tag "([a-zA-Z0-9]+)"`)
+	quotedInText = regexp.MustCompile(`"([^"]{2,})"`)
+)
+
+// templateLineOf is the line of file holding text, when exactly one does.
+func (r *Repo) templateLineOf(file, text string) string {
+	data, err := os.ReadFile(r.path(file))
+	if err != nil {
+		return ""
+	}
+	at := ""
+	for i, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, text) {
+			if at != "" {
+				return ""
+			}
+			at = fmt.Sprint(i + 1)
+		}
+	}
+	return at
+}
+
+// quotedValueLine locates an error that quotes a name but gives no line
+// (`undefined receiver "pager" used in route`): the one line of the
+// template naming it after a key (`receiver: pager`).
+func quotedValueLine(src, msg string) string {
+	m := quotedInText.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	at := ""
+	for i, line := range strings.Split(src, "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "#") {
+			continue
+		}
+		if strings.HasSuffix(t, ": "+m[1]) || strings.HasSuffix(t, `: "`+m[1]+`"`) {
+			if at != "" {
+				return ""
+			}
+			at = fmt.Sprint(i + 1)
+		}
+	}
+	return at
+}

@@ -150,7 +150,14 @@ func (r *Repo) checkGrafana() {
 			return ""
 		}
 		if env("GF_AUTH_ANONYMOUS_ENABLED") != "false" {
-			r.f.Errorf("grafana", composeFile, "", "set GF_AUTH_ANONYMOUS_ENABLED: \"false\"", "Grafana allows anonymous access")
+			pos := ""
+			if data, err := os.ReadFile(r.path(composeFile)); err == nil {
+				doc := yamlpos.Parse(data)
+				if pos = doc.LineString("services.grafana.environment.GF_AUTH_ANONYMOUS_ENABLED"); pos == "" {
+					pos = doc.LineString("services.grafana.environment")
+				}
+			}
+			r.f.Errorf("grafana", composeFile, pos, "set GF_AUTH_ANONYMOUS_ENABLED: \"false\"", "Grafana allows anonymous access")
 		}
 		if s.Environment["GF_SECURITY_ADMIN_PASSWORD"] == nil {
 			r.f.Errorf("grafana", composeFile, "", "set GF_SECURITY_ADMIN_PASSWORD: ${GRAFANA_ADMIN_PASSWORD}", "Grafana's admin password is not set from .env")

@@ -312,7 +312,11 @@ func (r *Repo) validatePromtool(ctx context.Context, opts *ToolOptions, v *valid
 		}
 		for _, f := range files {
 			if text, ok := sections[f]; ok {
-				v.findings.Errorf("promtool", f, firstLine(text), "fix what promtool names", "promtool %s fails:\n%s", strings.Join(args, " "), text)
+				pos := firstLine(text)
+				if data, err := os.ReadFile(r.path(f)); err == nil && pos == "" {
+					pos = failedTestLine(string(data), text)
+				}
+				v.findings.Errorf("promtool", f, pos, "fix what promtool names", "promtool %s fails:\n%s", strings.Join(args, " "), text)
 			}
 		}
 		return true
@@ -544,4 +548,43 @@ func promtoolSections(out string, files []string) map[string]string {
 		}
 	}
 	return sections
+}
+
+var (
+	failedAlertTest = regexp.MustCompile(`alertname: (\S+), time: (\S+),`)
+	failedTestGroup = regexp.MustCompile(`(?m)^\s*name: (.+),\s*$`)
+)
+
+// failedTestLine finds the alert_rule_test a failing `promtool test rules`
+// section names ("name: G, alertname: A, time: T"): the line of that
+// test's alertname, in group G when promtool names one.
+func failedTestLine(src, section string) string {
+	m := failedAlertTest.FindStringSubmatch(section)
+	if m == nil {
+		return ""
+	}
+	alert, at := m[1], m[2]
+	lines := strings.Split(src, "\n")
+	start := 0
+	if g := failedTestGroup.FindStringSubmatch(section); g != nil {
+		for i, l := range lines {
+			if strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "- ")) == "name: "+strings.TrimSpace(g[1]) {
+				start = i
+				break
+			}
+		}
+	}
+	evalAt := regexp.MustCompile(`eval_time:\s*` + regexp.QuoteMeta(at) + `\b`)
+	named := regexp.MustCompile(`alertname:\s*` + regexp.QuoteMeta(alert) + `\b`)
+	for i := start; i < len(lines); i++ {
+		if !evalAt.MatchString(lines[i]) {
+			continue
+		}
+		for j := i; j < len(lines) && j <= i+2; j++ {
+			if named.MatchString(lines[j]) {
+				return fmt.Sprint(j + 1)
+			}
+		}
+	}
+	return ""
 }

@@ -113,32 +113,52 @@ func Init(dir string) (*Result, error) {
 	return res, nil
 }
 
-// ensureHtpasswd writes the file unless it already holds exactly this user
-// with a hash of this password (the salt is random, so rewriting would
-// change the file on every run).
+// ensureHtpasswd makes the file hold this user with a hash of this
+// password, and keeps every other line: users an operator added by hand
+// (htpasswd -B secrets/htpasswd alice) stay. The user's line is rewritten
+// only when its hash does not match the password (the salt is random, so
+// rewriting it would change the file on every run).
 func ensureHtpasswd(path, user, password string) (bool, error) {
 	if user == "" || password == "" {
 		return false, fmt.Errorf("PROXY_BASIC_AUTH_USER and PROXY_BASIC_AUTH_PASSWORD must be set in %s", EnvFile)
 	}
+	var lines []string
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return false, fmt.Errorf("%s is a directory, not the proxy's password file: Docker creates one when `docker compose up` runs before `opsctl init`; remove it (rmdir %s, as root if Docker made it) and run opsctl init again", HtpasswdFile, path)
+	}
 	if data, err := os.ReadFile(path); err == nil {
-		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-		if len(lines) == 1 {
-			u, hash, _ := strings.Cut(lines[0], ":")
-			if u == user && htpasswd.Verify(hash, password) {
+		lines = strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		if len(lines) == 1 && lines[0] == "" {
+			lines = nil
+		}
+	} else if !os.IsNotExist(err) {
+		return false, err
+	}
+	mine := -1
+	for i, l := range lines {
+		if u, hash, ok := strings.Cut(l, ":"); ok && u == user {
+			if htpasswd.Verify(hash, password) {
 				return false, nil
 			}
+			mine = i
+			break
 		}
 	}
 	line, err := htpasswd.Line(user, password)
 	if err != nil {
 		return false, fmt.Errorf("PROXY_BASIC_AUTH_USER: %w", err)
 	}
+	if mine >= 0 {
+		lines[mine] = line
+	} else {
+		lines = append(lines, line)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return false, err
 	}
-	// nginx workers read the file as an unprivileged user: it holds a
-	// salted hash, not the password.
-	return true, writeAtomic(path, []byte(line+"\n"), 0o644)
+	// nginx workers read the file as an unprivileged user: it holds salted
+	// hashes, not passwords.
+	return true, writeAtomic(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 }
 
 func writeAtomic(path string, data []byte, mode os.FileMode) error {

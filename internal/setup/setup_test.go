@@ -116,3 +116,67 @@ func TestInitRefusesMalformedEnv(t *testing.T) {
 		t.Error("malformed .env was modified")
 	}
 }
+
+// Users an operator added to secrets/htpasswd survive opsctl init, also
+// when the proxy's own password changes; only the proxy user's line moves.
+func TestInitKeepsExtraHtpasswdUsers(t *testing.T) {
+	dir := t.TempDir()
+	copyExample(t, dir)
+	if _, err := Init(dir); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, HtpasswdFile)
+	alice, err := htpasswd.Line("alice", "alice-password-123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, append(data, []byte(alice+"\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A rotated proxy password.
+	envPath := filepath.Join(dir, EnvFile)
+	env, _ := os.ReadFile(envPath)
+	f, errs := envfile.Parse(EnvFile, env)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	f.Set("PROXY_BASIC_AUTH_PASSWORD", "Rotated0PasswordForTheProxy")
+	os.WriteFile(envPath, f.Bytes(), 0o600)
+	res, err := Init(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.HtpasswdNew {
+		t.Error("a rotated password did not rewrite the proxy user's line")
+	}
+	got, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(got)), "\n")
+	if len(lines) != 2 || lines[1] != alice {
+		t.Fatalf("want the proxy user then alice unchanged, got:\n%s", got)
+	}
+	user, _ := f.Get("PROXY_BASIC_AUTH_USER")
+	u, hash, _ := strings.Cut(lines[0], ":")
+	if u != user || !htpasswd.Verify(hash, "Rotated0PasswordForTheProxy") {
+		t.Errorf("the proxy user's line does not hold the rotated password: %q", lines[0])
+	}
+}
+
+// A directory where the password file belongs (docker compose up before
+// opsctl init) is refused with what to do.
+func TestInitRefusesHtpasswdDirectory(t *testing.T) {
+	dir := t.TempDir()
+	copyExample(t, dir)
+	os.MkdirAll(filepath.Join(dir, HtpasswdFile), 0o755)
+	_, err := Init(dir)
+	if err == nil || !strings.Contains(err.Error(), "is a directory") || !strings.Contains(err.Error(), "rmdir") {
+		t.Fatalf("want an error saying to remove the directory, got %v", err)
+	}
+}
+
+func copyExample(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, ExampleFile), repoExample(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -9,9 +9,10 @@ opsctl: $(BIN)
 $(BIN): $(shell find cmd internal -name '*.go' -not -name '*_test.go') go.mod go.sum
 	$(GO) build -o $(BIN) ./cmd/opsctl
 
-## up: create .env when missing, check the configs, start the stack, wait until healthy, run doctor
+## up: create .env when missing, pull the pinned images, check the configs with their own validators, start the stack, wait until healthy, run doctor
 up: $(BIN)
 	@test -f .env || ./$(BIN) init
+	@docker compose pull --quiet --ignore-buildable || echo "make up: docker compose pull failed; opsctl check runs this machine's validators instead (it says which)"
 	./$(BIN) check
 	./$(BIN) up
 

@@ -55,6 +55,7 @@ func (r *Repo) checkAlertmanager() {
 			r.f.Errorf("alertmanager", alertmanagerTemplate, templateLine(err.Error()), "fix the Go template syntax", "cannot render %s: %v", name, err)
 			continue
 		}
+		r.amRendered = append(r.amRendered, renderedVariant{name: name, config: out})
 		cfg, err := amconfig.LoadAlertmanager(out)
 		if err != nil {
 			pos := renderedLine(err.Error(), out, data)
@@ -230,16 +231,7 @@ func (r *Repo) templateLineOf(file, text string) string {
 	if err != nil {
 		return ""
 	}
-	at := ""
-	for i, line := range strings.Split(string(data), "\n") {
-		if strings.Contains(line, text) {
-			if at != "" {
-				return ""
-			}
-			at = fmt.Sprint(i + 1)
-		}
-	}
-	return at
+	return uniqueLine(string(data), func(line string) bool { return strings.Contains(line, text) })
 }
 
 // quotedValueLine locates an error that quotes a name but gives no line
@@ -250,18 +242,15 @@ func quotedValueLine(src, msg string) string {
 	if m == nil {
 		return ""
 	}
-	at := ""
-	for i, line := range strings.Split(src, "\n") {
+	return uniqueLine(src, func(line string) bool {
 		t := strings.TrimSpace(line)
-		if strings.HasPrefix(t, "#") {
-			continue
-		}
-		if strings.HasSuffix(t, ": "+m[1]) || strings.HasSuffix(t, `: "`+m[1]+`"`) {
-			if at != "" {
-				return ""
-			}
-			at = fmt.Sprint(i + 1)
-		}
-	}
-	return at
+		return !strings.HasPrefix(t, "#") && (strings.HasSuffix(t, ": "+m[1]) || strings.HasSuffix(t, `: "`+m[1]+`"`))
+	})
+}
+
+// renderedVariant is the Alertmanager config the template rendered for one
+// variant, kept for amtool (validators.go).
+type renderedVariant struct {
+	name   string
+	config []byte
 }

@@ -44,6 +44,7 @@ type Repo struct {
 
 	envBroken     bool                // the env file has lines compose-go cannot read
 	dashboardVars map[string][]string // dashboard uid → its variables, read once
+	amRendered    []renderedVariant   // rendered by checkAlertmanager, checked by amtool
 	f             finding.List
 }
 

@@ -138,6 +138,23 @@ func (r *Repo) checkCompose(ctx context.Context) {
 	}
 }
 
+// uniqueLine is the line number of the one line of src that match
+// accepts, or "" when none or several do (a guess would misplace the
+// finding).
+func uniqueLine(src string, match func(line string) bool) string {
+	at := ""
+	for n, line := range strings.Split(src, "\n") {
+		if !match(line) {
+			continue
+		}
+		if at != "" {
+			return ""
+		}
+		at = fmt.Sprint(n + 1)
+	}
+	return at
+}
+
 // lineOfValue locates an error compose-go gives without a key path
 // ("invalid containerPort: 99999"): the line holding the value after the
 // last ": ", when exactly one line of the file holds it.
@@ -150,17 +167,9 @@ func lineOfValue(src, msg string) string {
 	if len(value) < 2 {
 		return ""
 	}
-	at := ""
-	for n, line := range strings.Split(src, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "#") || !strings.Contains(line, value) {
-			continue
-		}
-		if at != "" {
-			return "" // ambiguous
-		}
-		at = fmt.Sprint(n + 1)
-	}
-	return at
+	return uniqueLine(src, func(line string) bool {
+		return !strings.HasPrefix(strings.TrimSpace(line), "#") && strings.Contains(line, value)
+	})
 }
 
 var versionTag = regexp.MustCompile(`^v?\d+\.\d+(\.\d+)*([.-][A-Za-z0-9_.-]+)?$`)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"github.com/okx-hft/okx-hft-ops/internal/amconfig"
 	"github.com/okx-hft/okx-hft-ops/internal/finding"
 	"github.com/okx-hft/okx-hft-ops/internal/tools"
 )
@@ -75,6 +74,15 @@ const NotRunCheck = "validator"
 type validation struct {
 	run      ValidatorRun
 	findings finding.List
+	tool     *tools.Tool // the program that ran, once one was found
+}
+
+// use records the program a validator runs: where it comes from, its
+// version, and (after the run, in runValidators) how many answers the
+// result cache gave.
+func (v *validation) use(t *tools.Tool) {
+	v.tool = t
+	v.run.Via, v.run.Version = t.Via, t.Version
 }
 
 // runValidators runs every upstream validator, in parallel, and records
@@ -108,6 +116,11 @@ func (r *Repo) runValidators(ctx context.Context, opts *ToolOptions) []Validator
 		}()
 	}
 	wg.Wait()
+	for _, v := range results {
+		if v.tool != nil {
+			v.run.Remembered = v.tool.Remembered
+		}
+	}
 	failedFiles := map[string]bool{}
 	for _, f := range r.f {
 		if f.Severity == finding.Error {
@@ -265,8 +278,7 @@ func (r *Repo) validatePromtool(ctx context.Context, opts *ToolOptions, v *valid
 		}
 		tool = &tools.Tool{Name: "promtool", Via: "built from " + tools.PromtoolModule + " " + version, Version: tools.ReleaseOf(version), Bin: path}
 	}
-	v.run.Via, v.run.Version = tool.Via, tool.Version
-	defer func() { v.run.Remembered = tool.Remembered }()
+	v.use(tool)
 	if len(ms) == 0 {
 		v.run.Status, v.run.Reason = VNotRun, "the prometheus service mounts no configuration"
 		return
@@ -350,36 +362,25 @@ func (r *Repo) validateAmtool(ctx context.Context, opts *ToolOptions, v *validat
 		v.run.Checked = []string{"config.Load of every rendered variant of " + alertmanagerTemplate}
 		return
 	}
-	v.run.Via, v.run.Version = tool.Via, tool.Version
-	defer func() { v.run.Remembered = tool.Remembered }()
-	data, err := os.ReadFile(r.path(alertmanagerTemplate))
-	if err != nil {
-		v.run.Status, v.run.Reason = VNotRun, err.Error()
-		return
-	}
+	v.use(tool)
 	scratch := scratchDir()
 	defer os.RemoveAll(scratch)
 	ms := r.mounts("alertmanager", scratch)
 	const renderedDir = "/etc/alertmanager/rendered"
 	ms = append(ms, tools.Mount{Host: scratch, Container: renderedDir})
-	var files, names []string
-	variants := r.alertmanagerVariants()
-	for name := range variants {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for i, name := range names {
-		out, err := amconfig.Render(alertmanagerTemplate, string(data), variants[name])
-		if err != nil {
-			continue // checkAlertmanager reports it
-		}
+	// The variants checkAlertmanager rendered, in a fixed order: the file
+	// names are part of what the result cache keys on.
+	variants := append([]renderedVariant(nil), r.amRendered...)
+	sort.Slice(variants, func(i, j int) bool { return variants[i].name < variants[j].name })
+	var files []string
+	for i, rv := range variants {
 		f := fmt.Sprintf("variant-%d.yml", i)
-		if err := os.WriteFile(filepath.Join(scratch, f), out, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(scratch, f), rv.config, 0o644); err != nil {
 			v.run.Status, v.run.Reason = VNotRun, err.Error()
 			return
 		}
 		files = append(files, renderedDir+"/"+f)
-		v.run.Checked = append(v.run.Checked, "check-config "+alertmanagerTemplate+" rendered "+name)
+		v.run.Checked = append(v.run.Checked, "check-config "+alertmanagerTemplate+" rendered "+rv.name)
 	}
 	if len(files) == 0 {
 		v.run.Status = VFailed
@@ -404,8 +405,7 @@ func (r *Repo) validateNginx(ctx context.Context, opts *ToolOptions, v *validati
 	var out string
 	var passed bool
 	if tool != nil {
-		v.run.Via, v.run.Version = tool.Via, tool.Version
-		defer func() { v.run.Remembered = tool.Remembered }()
+		v.use(tool)
 		scratch := scratchDir()
 		defer os.RemoveAll(scratch)
 		ms := r.mounts("reverse-proxy", scratch)
@@ -452,8 +452,7 @@ func (r *Repo) validateLoki(ctx context.Context, opts *ToolOptions, v *validatio
 		v.run.Checked = []string{"schema, storage paths, retention and limits of loki/loki.yaml"}
 		return
 	}
-	v.run.Via, v.run.Version = tool.Via, tool.Version
-	defer func() { v.run.Remembered = tool.Remembered }()
+	v.use(tool)
 	s, _ := r.service("loki")
 	ms := r.mounts("loki", "")
 	env := map[string]string{}
@@ -486,8 +485,7 @@ func (r *Repo) validateAlloy(ctx context.Context, opts *ToolOptions, v *validati
 		v.run.Checked = []string{"syntax, components, references and labels of alloy/config.alloy"}
 		return
 	}
-	v.run.Via, v.run.Version = tool.Via, tool.Version
-	defer func() { v.run.Remembered = tool.Remembered }()
+	v.use(tool)
 	ms := r.mounts("alloy", "")
 	const file = "alloy/config.alloy"
 	in, ok := containerPath(r.path(file), ms)

@@ -236,7 +236,8 @@ func BuildPromtool(ctx context.Context, moduleDir string) (string, error) {
 }
 
 // CachedPromtool returns the promtool built for go.mod's pinned version, if
-// it has been built (by BuildPromtool or `make tools`).
+// it has been built (by BuildPromtool or `make tools`). Tests use it: none
+// builds promtool inside its own timeout.
 func CachedPromtool(moduleDir string) (string, string, bool) {
 	version, err := PromtoolModuleVersion(moduleDir)
 	if err != nil {
@@ -245,28 +246,6 @@ func CachedPromtool(moduleDir string) (string, string, bool) {
 	path := PromtoolPath(version)
 	_, err = os.Stat(path)
 	return path, version, err == nil
-}
-
-// Promtool returns a runner for `promtool test rules`, built on the cached
-// promtool of the pinned version; nil when it has not been built (run
-// `make tools`). Tests use it: none builds promtool inside its own timeout.
-func Promtool(moduleDir string) func(ctx context.Context, files []string) (string, bool, error) {
-	path, _, ok := CachedPromtool(moduleDir)
-	if !ok {
-		return nil
-	}
-	return func(ctx context.Context, files []string) (string, bool, error) {
-		out, err := exec.CommandContext(ctx, path, append([]string{"test", "rules"}, files...)...).CombinedOutput()
-		var exit *exec.ExitError
-		switch {
-		case err == nil:
-			return string(out), true, nil
-		case errors.As(err, &exit) && exit.ExitCode() == 1:
-			return string(out), false, nil
-		default:
-			return string(out), false, fmt.Errorf("%s: %v: %s", path, err, lastLines(string(out), 5))
-		}
-	}
 }
 
 // NginxBinary finds the host's nginx.
@@ -289,18 +268,6 @@ func NginxVersion(ctx context.Context, bin string) string {
 		return string(m[1])
 	}
 	return "unknown"
-}
-
-// Nginx returns a runner for `nginx -t` with the host's nginx, or nil when
-// nginx is not installed.
-func Nginx() func(ctx context.Context, confPath string) (string, bool, error) {
-	bin := NginxBinary()
-	if bin == "" {
-		return nil
-	}
-	return func(ctx context.Context, confPath string) (string, bool, error) {
-		return NginxTest(ctx, bin, confPath)
-	}
 }
 
 // NginxTest runs the host's `nginx -t` on confPath with a scratch prefix, so

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 
+	"github.com/okx-hft/okx-hft-ops/internal/opsdecl"
 	"github.com/okx-hft/okx-hft-ops/internal/setup"
 )
 
@@ -35,26 +37,24 @@ func cmdInit(args []string, stdout, stderr io.Writer) int {
 	}
 	e := res.Env
 	base := strings.TrimSuffix(e["OPS_PUBLIC_URL"], "/")
-	fmt.Fprintf(stdout, `
-URLs (after "make up"):
-  %-14s %s/                 login %s / PROXY_BASIC_AUTH_PASSWORD
-  %-14s %s/grafana/         login %s / GRAFANA_ADMIN_PASSWORD
-  %-14s %s/prometheus/      proxy login
-  %-14s %s/alertmanager/    proxy login
-  %-14s %s/mlflow/          proxy login
-  %-14s %s/superset/        login %s / SUPERSET_ADMIN_PASSWORD
-  %-14s %s/storage/admin    login %s / SEAWEEDFS_ADMIN_PASSWORD
-  %-14s %s                  keys AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
-Passwords are in .env; print one with: grep ^GRAFANA_ADMIN_PASSWORD= .env
-`,
-		"landing page", base, e["PROXY_BASIC_AUTH_USER"],
-		"Grafana", base, e["GRAFANA_ADMIN_USER"],
-		"Prometheus", base,
-		"Alertmanager", base,
-		"MLflow", base,
-		"Superset", base, e["SUPERSET_ADMIN_USER"],
-		"Object storage", base, e["SEAWEEDFS_ADMIN_USER"],
-		"S3 API", "http://"+e["OPS_DEBUG_BIND"]+":9000",
-	)
+	decls, err := opsdecl.Load(*dir)
+	if err != nil {
+		// .env is written; only the list of URLs needs compose.yaml.
+		fmt.Fprintln(stderr, "opsctl init: no list of URLs:", err)
+		return 0
+	}
+	fmt.Fprintln(stdout, "\nURLs (after \"make up\"):")
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  landing page\t%s/\tlogin %s / PROXY_BASIC_AUTH_PASSWORD\n", base, e["PROXY_BASIC_AUTH_USER"])
+	for _, s := range decls.UIs() {
+		login := "proxy login"
+		if !s.UI.Login.Proxy {
+			login = fmt.Sprintf("login %s / %s", e[s.UI.Login.User], s.UI.Login.Password)
+		}
+		fmt.Fprintf(tw, "  %s\t%s%s\t%s\n", s.UI.Title, base, s.UI.Open, login)
+	}
+	fmt.Fprintf(tw, "  S3 API\thttp://%s:9000\tkeys AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY\n", e["OPS_DEBUG_BIND"])
+	tw.Flush()
+	fmt.Fprintln(stdout, "Passwords are in .env; print one with: grep ^GRAFANA_ADMIN_PASSWORD= .env")
 	return 0
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/okx-hft/okx-hft-ops/internal/doctor"
 	"github.com/okx-hft/okx-hft-ops/internal/envfile"
+	"github.com/okx-hft/okx-hft-ops/internal/opsdecl"
 	"github.com/okx-hft/okx-hft-ops/internal/setup"
 	"github.com/okx-hft/okx-hft-ops/internal/stack"
 )
@@ -125,6 +126,12 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) int {
 		LokiURL:    "http://" + net.JoinHostPort(debug, "3100"),
 		Env:        env,
 	}
+	decls, err := opsdecl.Load(*dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "opsctl doctor:", err)
+		return 1
+	}
+	cfg.UIs = decls.UIs()
 	r := &stack.Runner{Dir: *dir, Stdout: io.Discard}
 	if running, err := r.Running(context.Background()); err == nil {
 		cfg.Running = running

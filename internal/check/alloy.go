@@ -37,7 +37,7 @@ func (r *Repo) checkAlloy() {
 		if err != nil {
 			continue
 		}
-		r.checkEndpoint(alloyFile, pos, u.Component+" "+u.Attribute, parsed.Hostname(), parsed.Port(), true)
+		r.checkEndpoint("alloy", alloyFile, pos, u.Component+" "+u.Attribute, parsed.Hostname(), parsed.Port(), true)
 		if strings.HasPrefix(u.Component, "loki.write") {
 			hasLokiWrite = true
 			if s, ok := r.serviceByHost(parsed.Hostname()); ok && s.Name != "loki" {

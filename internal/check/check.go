@@ -14,6 +14,7 @@ import (
 
 	"github.com/okx-hft/okx-hft-ops/internal/envfile"
 	"github.com/okx-hft/okx-hft-ops/internal/finding"
+	"github.com/okx-hft/okx-hft-ops/internal/opsdecl"
 )
 
 // Options tune a run.
@@ -40,6 +41,7 @@ type Repo struct {
 	EnvFile  *envfile.File
 	Example  *envfile.File
 	Project  *types.Project
+	Decls    opsdecl.Decls       // each service's x-ops
 	External map[string][]string // x-external-services
 
 	envBroken     bool                // the env file has lines compose-go cannot read
@@ -73,6 +75,7 @@ func RunReport(ctx context.Context, dir string, opts Options) Report {
 	}
 	r := &Repo{Dir: dir}
 	r.loadEnv(opts.EnvFile)
+	r.loadDecls()
 	r.checkCompose(ctx)
 	if r.Project != nil {
 		r.checkComposePolicy()
@@ -82,6 +85,8 @@ func RunReport(ctx context.Context, dir string, opts Options) Report {
 	r.checkPrometheus(ctx)
 	r.checkAlertmanager()
 	r.checkNginx()
+	r.checkLanding()
+	r.checkReadmes()
 	r.checkGrafana()
 	r.checkGrafanaProvisioning()
 	r.checkLoki()

@@ -24,22 +24,9 @@ import (
 const (
 	composeFile  = "compose.yaml"
 	sharedNet    = "hft_network"
+	internalNet  = "internal"
 	entryService = "reverse-proxy"
 )
-
-// statefulServices maps each service that keeps state to the container
-// path that must be a named volume, so `docker compose down` keeps it.
-var statefulServices = map[string]string{
-	"seaweedfs":       "/data",
-	"seaweedfs-admin": "/data",
-	"mlflow":          "/mlflow",
-	"prometheus":      "/prometheus",
-	"alertmanager":    "/alertmanager",
-	"loki":            "/loki",
-	"grafana":         "/var/lib/grafana",
-	"superset":        "/app/superset_home",
-	"alloy":           "/var/lib/alloy/data",
-}
 
 func (r *Repo) loadEnv(explicit string) {
 	exampleData, ok := r.read(".env.example")
@@ -251,14 +238,8 @@ func (r *Repo) checkComposePolicy() {
 				r.f.Errorf("compose-ports", composeFile, pos, "bind debugging ports to ${OPS_DEBUG_BIND} (127.0.0.1); only the reverse proxy is published on ${OPS_BIND_ADDRESS}", "service %s publishes port %d on %s", name, p.Target, host)
 			}
 		}
-		onShared := false
-		for n := range s.Networks {
-			onShared = onShared || n == sharedNet
-		}
-		if !onShared {
-			r.f.Errorf("compose-network", composeFile, at(base+".networks"), "add `networks: [hft_network]`", "service %s is not on %s, so the trading stacks cannot reach it", name, sharedNet)
-		}
-		if target, stateful := statefulServices[name]; stateful {
+		r.checkServiceNetworks(name, s, at)
+		for _, target := range r.Decls.Get(name).State {
 			named := false
 			for _, v := range s.Volumes {
 				if v.Target == target && v.Type == types.VolumeTypeVolume && v.Source != "" {
@@ -266,9 +247,12 @@ func (r *Repo) checkComposePolicy() {
 				}
 			}
 			if !named {
-				r.f.Errorf("compose-volume", composeFile, at(base+".volumes"), fmt.Sprintf("mount a named volume at %s (declare it under top-level volumes:)", target), "service %s keeps state in %s without a named volume: it is lost with the container", name, target)
+				r.f.Errorf("compose-volume", composeFile, at(base+".volumes"), fmt.Sprintf("mount a named volume at %s (declare it under top-level volumes:)", target), "service %s keeps state in %s (x-ops.state) without a named volume: it is lost with the container", name, target)
 			}
 		}
+	}
+	if n, ok := r.Project.Networks[internalNet]; !ok || bool(n.External) {
+		r.f.Errorf("compose-network", composeFile, at("networks"), "declare `networks: internal: {}`", "network %s must be this stack's own network: the node's services talk there, out of reach of the trading stacks", internalNet)
 	}
 	if n, ok := r.Project.Networks[sharedNet]; !ok || !bool(n.External) {
 		r.f.Errorf("compose-network", composeFile, at("networks"), "declare `networks: hft_network: {name: hft_network, external: true}`", "network %s must be external so the collector, executor and TimescaleDB stacks can join it", sharedNet)

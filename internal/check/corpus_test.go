@@ -23,6 +23,7 @@ import (
 var repoFiles = []string{
 	"compose.yaml", ".env.example", "Dockerfile", "go.mod", "hftsim",
 	"mlflow", "superset", "runbooks", "prometheus", "alertmanager", "loki", "alloy", "grafana", "nginx",
+	"README.md", "README.ru.md",
 }
 
 func repoRoot(t testing.TB) string {

@@ -83,7 +83,7 @@ func (r *Repo) checkGrafana() {
 				r.f.Errorf("grafana", datasourcesFile, doc.LineString(base+".url"), "use http://<service>:<port>[/prefix]", "datasource %q url %q is not a URL", d.Name, d.URL)
 				continue
 			}
-			r.checkEndpoint(datasourcesFile, doc.LineString(base+".url"), "datasource "+d.Name, u.Hostname(), u.Port(), false)
+			r.checkEndpoint("grafana", datasourcesFile, doc.LineString(base+".url"), "datasource "+d.Name, u.Hostname(), u.Port(), false)
 			if want, ok := datasourceServices[d.Type]; ok {
 				if s, found := r.serviceByHost(u.Hostname()); found && s.Name != want {
 					r.f.Errorf("grafana", datasourcesFile, doc.LineString(base+".url"), fmt.Sprintf("point it at the %s service", want), "datasource %q of type %s points at service %s", d.Name, d.Type, s.Name)

@@ -12,26 +12,19 @@ import (
 const nginxFile = "nginx/nginx.conf"
 
 // ProxyRoute is a path the proxy must serve, the service behind it and
-// whether the proxy must ask for credentials (the UI has no login).
+// whether the proxy must ask for credentials (the UI has no login). The
+// routes come from the services' x-ops.ui declarations in compose.yaml.
 type ProxyRoute struct {
 	Path      string
 	Service   string
 	BasicAuth bool
-	// MetricsPath is the service's own metrics under Path, which the proxy
-	// must not serve without a login; MetricsWhy says what it gives away.
-	MetricsPath, MetricsWhy string
+	// Private are paths under Path that the service answers without a
+	// login, which the proxy must not serve.
+	Private []PrivatePath
 }
 
-// ProxyRoutes are the UIs of the node behind the proxy.
-var ProxyRoutes = []ProxyRoute{
-	{Path: "/grafana/", Service: "grafana", MetricsPath: "/grafana/metrics",
-		MetricsWhy: "Grafana's /metrics tells anyone its version and its counts of users, dashboards and datasources"},
-	{Path: "/prometheus/", Service: "prometheus", BasicAuth: true},
-	{Path: "/alertmanager/", Service: "alertmanager", BasicAuth: true},
-	{Path: "/mlflow/", Service: "mlflow", BasicAuth: true},
-	{Path: "/superset/", Service: "superset"},
-	{Path: "/storage/", Service: "seaweedfs-admin"},
-}
+// PrivatePath is a path the proxy must not serve and what it gives away.
+type PrivatePath struct{ Path, Why string }
 
 var nginxErrLine = regexp.MustCompile(`nginx\.conf:(\d+)`)
 
@@ -103,7 +96,7 @@ func (r *Repo) checkNginx() {
 		}
 	}
 	servers := nginxconf.Find(ds, "server")
-	for _, route := range ProxyRoutes {
+	for _, route := range r.proxyRoutes() {
 		loc := prefixLocation(ds, route.Path)
 		if loc == nil {
 			r.f.Errorf("nginx", nginxFile, serverLine, fmt.Sprintf("add `location %s` proxying to %s", route.Path, route.Service), "the proxy does not serve %s", route.Path)
@@ -121,15 +114,15 @@ func (r *Repo) checkNginx() {
 		if prefix := r.servicePrefix(route.Service); prefix != "" && prefix+"/" != route.Path {
 			r.f.Errorf("nginx", nginxFile, fmt.Sprint(loc.Line), fmt.Sprintf("serve %s under %s/ or change its prefix in compose.yaml", route.Service, prefix), "%s serves under %s but the proxy location is %s", route.Service, prefix, route.Path)
 		}
-		if route.MetricsPath == "" {
-			continue
-		}
-		for _, srv := range servers {
-			if m := MatchLocation(srv, route.MetricsPath); m != nil && proxies(m) && !asksLogin(m) {
-				r.f.Errorf("nginx", nginxFile, fmt.Sprint(m.Line), fmt.Sprintf("add `location = %s { return 404; }` before location %s; Prometheus scrapes %s inside the network", route.MetricsPath, route.Path, route.Service), "%s is served without a login through location %s: %s", route.MetricsPath, strings.Join(m.Args, " "), route.MetricsWhy)
+		for _, private := range route.Private {
+			for _, srv := range servers {
+				if m := MatchLocation(srv, private.Path); m != nil && proxies(m) && !asksLogin(m) {
+					r.f.Errorf("nginx", nginxFile, fmt.Sprint(m.Line), fmt.Sprintf("add `location = %s { return 404; }` before location %s; Prometheus scrapes %s inside the network", private.Path, route.Path, route.Service), "%s is served without a login through location %s: it gives away %s", private.Path, strings.Join(m.Args, " "), private.Why)
+				}
 			}
 		}
 	}
+	r.checkUndeclaredUpstreams(ds)
 	if loc := prefixLocation(ds, "/grafana/api/live/"); loc == nil || !setsUpgrade(loc) {
 		pos := serverLine
 		if loc != nil {
@@ -266,7 +259,7 @@ func (r *Repo) checkProxyTarget(line int, hostport string) {
 		r.f.Errorf("nginx", nginxFile, fmt.Sprint(line), "write the upstream as service:port", "upstream %q has no port", hostport)
 		return
 	}
-	r.checkEndpoint(nginxFile, fmt.Sprint(line), "proxy upstream", host, port, false)
+	r.checkEndpoint(entryService, nginxFile, fmt.Sprint(line), "proxy upstream", host, port, false)
 }
 
 // servicePrefix is the path a service serves under, from its own settings
@@ -297,4 +290,35 @@ func (r *Repo) servicePrefix(service string) string {
 		}
 	}
 	return ""
+}
+
+// checkUndeclaredUpstreams refuses a location that proxies to a service
+// whose x-ops declares no UI under that path: the declaration is where a
+// UI is added, and doctor, the landing page and the READMEs follow it.
+func (r *Repo) checkUndeclaredUpstreams(ds []*nginxconf.Directive) {
+	if r.Decls == nil {
+		return
+	}
+	for _, loc := range nginxconf.Find(ds, "location") {
+		up := locationUpstream(loc)
+		if up == "" {
+			continue
+		}
+		host, _, _ := net.SplitHostPort(up)
+		if host == "" {
+			host = up
+		}
+		path := loc.Arg(len(loc.Args) - 1)
+		d, ours := r.Decls.Lookup(host)
+		if !ours || d.Sibling != "" {
+			continue // a sibling stack's service: not declared here
+		}
+		if d.UI == nil {
+			r.f.Errorf("nginx", nginxFile, fmt.Sprint(loc.Line), fmt.Sprintf("declare `x-ops: {ui: {path: %s, ...}}` on service %s in compose.yaml", path, host), "location %s proxies to %s, whose x-ops declares no UI", path, host)
+			continue
+		}
+		if !strings.HasPrefix(path, d.UI.Path) {
+			r.f.Errorf("nginx", nginxFile, fmt.Sprint(loc.Line), fmt.Sprintf("serve %s under %s, its x-ops.ui.path", host, d.UI.Path), "location %s proxies to %s, whose UI is declared under %s", path, host, d.UI.Path)
+		}
+	}
 }

@@ -141,7 +141,7 @@ func (r *Repo) checkPrometheus(ctx context.Context) {
 						r.f.Errorf("prometheus-target", prometheusFile, pos, "use the compose service name, e.g. prometheus:9090", "job %s: target %q is the Prometheus container itself, not a service", sc.JobName, addr)
 						continue
 					}
-					r.checkEndpoint(prometheusFile, pos, "job "+sc.JobName, host, port, false)
+					r.checkEndpoint("prometheus", prometheusFile, pos, "job "+sc.JobName, host, port, false)
 					if s, ok := r.serviceByHost(host); ok {
 						if prefix := r.routePrefix(s.Name); prefix != "" && !strings.HasPrefix(sc.MetricsPath, prefix+"/") {
 							r.f.Errorf("prometheus-target", prometheusFile, doc.LineString(base+".job_name"), fmt.Sprintf("set metrics_path: %s/metrics", prefix), "job %s: %s serves under %s, but metrics_path is %s", sc.JobName, s.Name, prefix, sc.MetricsPath)
@@ -158,7 +158,7 @@ func (r *Repo) checkPrometheus(ctx context.Context) {
 				for _, tg := range static {
 					for _, t := range tg.Targets {
 						host, port, _ := net.SplitHostPort(string(t[model.AddressLabel]))
-						r.checkEndpoint(prometheusFile, doc.LineString(base), "alertmanager", host, port, false)
+						r.checkEndpoint("prometheus", prometheusFile, doc.LineString(base), "alertmanager", host, port, false)
 						if s, ok := r.serviceByHost(host); ok && r.Project != nil {
 							if want := r.routePrefix(s.Name); strings.TrimSuffix(am.PathPrefix, "/") != want {
 								r.f.Errorf("prometheus-alerting", prometheusFile, doc.LineString(base), fmt.Sprintf("set path_prefix: %s", want), "alerts would be posted to %q but Alertmanager serves under %q", am.PathPrefix, want)

@@ -400,46 +400,68 @@ func (r *Repo) validateAmtool(ctx context.Context, opts *ToolOptions, v *validat
 
 // ------------------------------------------------------------------- nginx
 
+// nginxConfigs are the nginx configurations of the stack: the service
+// that runs each, the file, and the path the service reads it from (""
+// for the image's default, /etc/nginx/nginx.conf).
+var nginxConfigs = []struct{ service, file, target string }{
+	{"reverse-proxy", nginxFile, ""},
+	{"docker-socket-proxy", socketProxyFile, "/etc/nginx/docker-socket-proxy.conf"},
+}
+
+const socketProxyFile = "alloy/docker-socket-proxy.conf"
+
 func (r *Repo) validateNginx(ctx context.Context, opts *ToolOptions, v *validation) {
 	tool, why := r.serviceTool(ctx, opts, "nginx", "reverse-proxy", "nginx")
-	var out string
-	var passed bool
+	var bin string
 	if tool != nil {
 		v.use(tool)
-		scratch := scratchDir()
-		defer os.RemoveAll(scratch)
-		ms := r.mounts("reverse-proxy", scratch)
-		o, code, err := tool.RunCached(ctx, ms, nil, "-t", "-q")
-		if err != nil {
-			v.run.Status, v.run.Reason = VNotRun, err.Error()
-			return
-		}
-		out, passed = r.relOutput(o, ms), code == 0
-		v.run.Checked = []string{"nginx -t with the reverse-proxy service's mounts"}
 	} else {
-		bin := tools.NginxBinary()
-		if bin == "" {
+		if bin = tools.NginxBinary(); bin == "" {
 			v.run.Status, v.run.Via = VNotRun, "-"
 			v.run.Reason = why + ", and nginx is not installed here (apt-get install nginx-light)"
 			return
 		}
 		v.run.Via, v.run.Version = "this machine's nginx ("+bin+"), older than the image: "+why, tools.NginxVersion(ctx, bin)
-		o, ok, err := tools.NginxTest(ctx, bin, r.path(nginxFile))
-		if err != nil {
-			v.run.Status, v.run.Reason = VNotRun, err.Error()
-			return
-		}
-		out, passed = strings.ReplaceAll(o, r.Dir+"/", ""), ok
-		v.run.Checked = []string{"nginx -t " + nginxFile}
 	}
 	v.run.Status = VPassed
-	if !passed {
-		v.run.Status = VFailed
-		pos := ""
-		if m := nginxErrLine.FindStringSubmatch(out); m != nil {
-			pos = m[1]
+	for _, c := range nginxConfigs {
+		if _, ok := r.service(c.service); !ok && c.service != "reverse-proxy" {
+			continue
 		}
-		v.findings.Errorf("nginx", nginxFile, pos, "fix the directive nginx names", "`nginx -t` fails: %s", strings.TrimSpace(out))
+		var out string
+		var passed bool
+		if tool != nil {
+			scratch := scratchDir()
+			ms := r.mounts(c.service, scratch)
+			args := []string{"-t", "-q"}
+			if c.target != "" {
+				args = append(args, "-c", c.target)
+			}
+			o, code, err := tool.RunCached(ctx, ms, nil, args...)
+			os.RemoveAll(scratch)
+			if err != nil {
+				v.run.Status, v.run.Reason = VNotRun, err.Error()
+				return
+			}
+			out, passed = r.relOutput(o, ms), code == 0
+			v.run.Checked = append(v.run.Checked, "nginx -t "+c.file+" with the "+c.service+" service's mounts")
+		} else {
+			o, ok, err := tools.NginxTest(ctx, bin, r.path(c.file))
+			if err != nil {
+				v.run.Status, v.run.Reason = VNotRun, err.Error()
+				return
+			}
+			out, passed = strings.ReplaceAll(o, r.Dir+"/", ""), ok
+			v.run.Checked = append(v.run.Checked, "nginx -t "+c.file)
+		}
+		if !passed {
+			v.run.Status = VFailed
+			pos := ""
+			if m := regexp.MustCompile(regexp.QuoteMeta(filepath.Base(c.file)) + `:(\d+)`).FindStringSubmatch(out); m != nil {
+				pos = m[1]
+			}
+			v.findings.Errorf("nginx", c.file, pos, "fix the directive nginx names", "`nginx -t` fails: %s", strings.TrimSpace(out))
+		}
 	}
 }
 

@@ -101,16 +101,17 @@ func (r *Repo) checkVariables() {
 	}
 	r.checkBindAddress()
 	if u, err := url.Parse(r.Env["MLFLOW_S3_ENDPOINT_URL"]); err == nil && u.Host != "" {
-		r.checkEndpoint(r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("MLFLOW_S3_ENDPOINT_URL")), "MLFLOW_S3_ENDPOINT_URL", u.Hostname(), u.Port(), true)
+		r.checkEndpoint("mlflow", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("MLFLOW_S3_ENDPOINT_URL")), "MLFLOW_S3_ENDPOINT_URL", u.Hostname(), u.Port(), true)
 	} else {
 		r.f.Errorf("s3-endpoint", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("MLFLOW_S3_ENDPOINT_URL")), "set MLFLOW_S3_ENDPOINT_URL=http://minio:9000 or the URL of another S3 service", "MLFLOW_S3_ENDPOINT_URL=%q is not a URL", r.Env["MLFLOW_S3_ENDPOINT_URL"])
 	}
 }
 
 // checkEndpoint verifies that host:port names a compose service (or alias,
-// or an external service of a sibling stack) listening on port. Hosts with
-// a dot are taken as outside services when allowOutside is set.
-func (r *Repo) checkEndpoint(file, pos, what, host, port string, allowOutside bool) {
+// or an external service of a sibling stack) listening on port, on a
+// network the calling service client is on too. Hosts with a dot are taken
+// as outside services when allowOutside is set.
+func (r *Repo) checkEndpoint(client, file, pos, what, host, port string, allowOutside bool) {
 	if r.Project == nil {
 		return
 	}
@@ -124,15 +125,47 @@ func (r *Repo) checkEndpoint(file, pos, what, host, port string, allowOutside bo
 		if port != "" && !slices.Contains(ports(s), port) {
 			r.f.Errorf("cross-reference", file, pos, fmt.Sprintf("use one of %v, or add the port to services.%s.expose", ports(s), s.Name), "%s: service %s does not listen on port %s", what, s.Name, port)
 		}
+		r.checkReach(client, s.Name, file, pos, what)
 		return
 	}
 	if ext, ok := r.External[host]; ok {
+		r.checkReach(client, "", file, pos, what)
 		if port != "" && !slices.Contains(ext, port) {
 			r.f.Errorf("cross-reference", file, pos, fmt.Sprintf("use one of %v, or document the port in x-external-services of compose.yaml", ext), "%s: external service %s is not known to listen on port %s", what, host, port)
 		}
 		return
 	}
-	r.f.Errorf("cross-reference", file, pos, "name a service of compose.yaml (or one listed in x-external-services)", "%s: %q is not a service on hft_network", what, host)
+	r.f.Errorf("cross-reference", file, pos, "name a service of compose.yaml (or one listed in x-external-services)", "%s: %q is not a service of compose.yaml nor of a sibling stack", what, host)
+}
+
+// checkReach requires client and server (a service of compose.yaml, or ""
+// for a sibling stack's, on hft_network) to share a network: the network
+// rule decides who can talk to whom, and a config that needs more is an
+// error here rather than a "no such host" after `up`.
+func (r *Repo) checkReach(client, server, file, pos, what string) {
+	c, ok := r.service(client)
+	if !ok {
+		return
+	}
+	var want []string
+	if server == "" {
+		want = []string{sharedNet}
+	} else if s, ok := r.service(server); ok {
+		for n := range s.Networks {
+			want = append(want, n)
+		}
+	}
+	for _, n := range want {
+		if _, ok := c.Networks[n]; ok {
+			return
+		}
+	}
+	name := server
+	if name == "" {
+		name = "a sibling stack's service"
+	}
+	slices.Sort(want)
+	r.f.Errorf("cross-reference", file, pos, fmt.Sprintf("put %s on one of %v (within the network rule at the top of compose.yaml), or name a service it can reach", client, want), "%s: %s cannot reach %s: they share no network", what, client, name)
 }
 
 // checkBindAddress warns when the proxy is published beyond loopback: it

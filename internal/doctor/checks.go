@@ -23,14 +23,13 @@ type uiRoute struct {
 	proxyAuth           bool
 }
 
-var uiRoutes = []uiRoute{
-	{"landing page", "reverse-proxy", "/", true},
-	{"prometheus UI", "prometheus", "/prometheus/api/v1/status/buildinfo", true},
-	{"alertmanager UI", "alertmanager", "/alertmanager/api/v2/status", true},
-	{"mlflow UI", "mlflow", "/mlflow/", true},
-	{"grafana UI", "grafana", "/grafana/login", false},
-	{"superset UI", "superset", "/superset/login/", false},
-	{"storage UI", "seaweedfs-admin", "/storage/login", false},
+// uiRoutes are the proxy's landing page and every declared UI.
+func (d *doctor) uiRoutes() []uiRoute {
+	routes := []uiRoute{{"landing page", "reverse-proxy", "/", true}}
+	for _, s := range d.cfg.UIs {
+		routes = append(routes, uiRoute{strings.ToLower(s.UI.Title) + " UI", s.Name, s.UI.Probe, s.UI.Login.Proxy})
+	}
+	return routes
 }
 
 func (d *doctor) checks() []check {
@@ -46,7 +45,7 @@ func (d *doctor) checks() []check {
 		}
 		return base, nil
 	}})
-	for _, ui := range uiRoutes {
+	for _, ui := range d.uiRoutes() {
 		cs = append(cs, check{name: ui.name, service: ui.service, hint: "docker compose logs " + ui.service, run: func(ctx context.Context) (string, error) {
 			return d.checkUI(ctx, base, ui)
 		}})
@@ -55,7 +54,7 @@ func (d *doctor) checks() []check {
 		check{name: "prometheus targets", service: "prometheus", hint: "open /prometheus/targets for the scrape error", run: func(ctx context.Context) (string, error) { return d.checkTargets(ctx, base) }},
 		check{name: "prometheus rules", service: "prometheus", hint: "open /prometheus/rules; run opsctl check", run: func(ctx context.Context) (string, error) { return d.checkRules(ctx, base) }},
 		check{name: "alertmanager receivers", service: "alertmanager", hint: "docker compose logs ops-init alertmanager", run: func(ctx context.Context) (string, error) { return d.checkReceivers(ctx, base) }},
-		check{name: "s3 round trip", service: d.s3Service(), hint: "check MLFLOW_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in .env; docker compose logs seaweedfs s3-init", run: d.checkS3},
+		check{name: "s3 round trip", service: d.s3Service(), hint: "check MLFLOW_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in .env; docker compose logs seaweedfs seaweedfs-s3 s3-init", run: d.checkS3},
 		check{name: "mlflow round trip", service: "mlflow", hint: "docker compose logs mlflow", run: func(ctx context.Context) (string, error) { return d.checkMLflow(ctx, base) }},
 		check{name: "superset login", service: "superset", hint: "docker compose logs superset superset-init", run: func(ctx context.Context) (string, error) { return d.checkSupersetLogin(ctx, base) }},
 		check{name: "grafana datasources", service: "grafana", hint: "docker compose logs grafana", run: func(ctx context.Context) (string, error) { return d.checkGrafana(ctx, base) }},
@@ -194,13 +193,13 @@ func (d *doctor) checkReceivers(ctx context.Context, base string) (string, error
 	return fmt.Sprintf("receivers %s; %s", strings.Join(names, ", "), mode), nil
 }
 
-// s3Service is the service the S3 check needs: SeaweedFS, unless
-// MLFLOW_S3_ENDPOINT_URL names an object store outside this stack.
+// s3Service is the service the S3 check needs: SeaweedFS' S3 gateway,
+// unless MLFLOW_S3_ENDPOINT_URL names an object store outside this stack.
 func (d *doctor) s3Service() string {
 	if d.cfg.S3External {
 		return ""
 	}
-	return "seaweedfs"
+	return "seaweedfs-s3"
 }
 
 func (d *doctor) checkS3(ctx context.Context) (string, error) {

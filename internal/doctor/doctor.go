@@ -11,6 +11,8 @@ import (
 	"net/http/cookiejar"
 	"strings"
 	"time"
+
+	"github.com/okx-hft/okx-hft-ops/internal/opsdecl"
 )
 
 // Status of one check.
@@ -44,6 +46,9 @@ type Config struct {
 	// (every service is expected).
 	Running map[string]bool
 	Timeout time.Duration
+	// UIs are the services with a UI behind the proxy (compose.yaml's
+	// x-ops.ui): each is fetched without and with its credentials.
+	UIs []opsdecl.Service
 }
 
 type doctor struct {

@@ -1,0 +1,142 @@
+package check
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/okx-hft/okx-hft-ops/internal/opsdecl"
+)
+
+const landingFile = "nginx/html/index.html"
+
+// readmes must name every UI the node serves.
+var readmes = []string{"README.md", "README.ru.md"}
+
+// loadDecls reads each service's x-ops declaration; a declaration that
+// cannot be used is an error at its line.
+func (r *Repo) loadDecls() {
+	data, ok := r.read(composeFile)
+	if !ok {
+		return
+	}
+	var problems []opsdecl.Problem
+	r.Decls, problems = opsdecl.Parse(data)
+	for _, p := range problems {
+		r.f.Errorf("x-ops", composeFile, fmt.Sprint(p.Line), p.Fix, "service %s: %s", p.Service, p.Msg)
+	}
+	for _, s := range r.Decls.UIs() {
+		for _, key := range []string{s.UI.Login.User, s.UI.Login.Password} {
+			if key != "" && r.Example != nil && !slices.Contains(r.Example.Keys(), key) {
+				r.f.Errorf("x-ops", composeFile, fmt.Sprint(s.Line), "add "+key+" to .env.example, or name the key that holds the login", "service %s: x-ops.ui.login names %s, which .env.example does not define", s.Name, key)
+			}
+		}
+	}
+}
+
+// lifecycleFlags open endpoints that stop, reload or rewrite Prometheus.
+var lifecycleFlags = []string{"--web.enable-lifecycle", "--web.enable-admin-api"}
+
+// checkServiceNetworks enforces the network rule written at the top of
+// compose.yaml: every service of the node is on the internal network; a
+// service also joins hft_network only with an x-ops.hft_network that says
+// why and what guards it; a demo stand-in for a sibling's service is on
+// hft_network only.
+func (r *Repo) checkServiceNetworks(name string, s types.ServiceConfig, at func(string) string) {
+	d := r.Decls.Get(name)
+	base := "services." + name
+	_, onInternal := s.Networks[internalNet]
+	_, onShared := s.Networks[sharedNet]
+	pos := at(base + ".networks")
+	switch {
+	case d.Sibling != "":
+		if !onShared || onInternal {
+			r.f.Errorf("compose-network", composeFile, pos, "give it `networks: [hft_network]` only", "service %s stands in for %s, which lives on %s only; on %s it would reach the node's internals", name, d.Sibling, sharedNet, internalNet)
+		}
+		return
+	case !onInternal:
+		r.f.Errorf("compose-network", composeFile, pos, "add the internal network: `networks: [internal]`", "service %s is not on the %s network, where the node's services talk", name, internalNet)
+	}
+	switch {
+	case onShared && d.HFTNetwork == nil:
+		r.f.Errorf("compose-network", composeFile, pos, "leave hft_network (`networks: [internal]`), or declare `x-ops: {hft_network: {why: ..., guard: ...}}` if a trading stack must reach it or it must reach one", "service %s is on %s without a reason declared: every container of the trading stacks can reach what it serves", name, sharedNet)
+	case !onShared && d.HFTNetwork != nil:
+		r.f.Errorf("compose-network", composeFile, at(base+".x-ops.hft_network"), "add hft_network to its networks, or remove x-ops.hft_network", "service %s declares x-ops.hft_network but is not on %s", name, sharedNet)
+	}
+	if onShared {
+		for _, arg := range s.Command {
+			for _, flag := range lifecycleFlags {
+				if arg == flag || strings.HasPrefix(arg, flag+"=") {
+					r.f.Errorf("compose-network", composeFile, at(base+".command"), "remove "+flag+" (reload with kill -HUP; snapshots need the internal network only)", "service %s is on %s with %s: any container there can stop, reload or rewrite it without a credential", name, sharedNet, flag)
+				}
+			}
+		}
+	}
+}
+
+// proxyRoutes are the UIs behind the proxy, from the declarations.
+func (r *Repo) proxyRoutes() []ProxyRoute {
+	var out []ProxyRoute
+	for _, s := range r.Decls.UIs() {
+		route := ProxyRoute{Path: s.UI.Path, Service: s.Name, BasicAuth: s.UI.Login.Proxy}
+		for _, p := range s.UI.PrivatePaths() {
+			route.Private = append(route.Private, PrivatePath{Path: p, Why: s.UI.Private[p]})
+		}
+		out = append(out, route)
+	}
+	return out
+}
+
+var localHref = regexp.MustCompile(`href="(/[^"]*)"`)
+
+// checkLanding requires the landing page to link every declared UI, and
+// nothing under a path no service declares.
+func (r *Repo) checkLanding() {
+	data, ok := r.read(landingFile)
+	if !ok || r.Decls == nil {
+		return
+	}
+	src := string(data)
+	linked := map[string]bool{}
+	for _, m := range localHref.FindAllStringSubmatch(src, -1) {
+		linked[m[1]] = true
+	}
+	uis := r.Decls.UIs()
+	for _, s := range uis {
+		if !linked[s.UI.Open] {
+			r.f.Errorf("landing", landingFile, "", fmt.Sprintf(`add <li><a href="%s"><b>%s</b><span>%s</span></a></li>`, s.UI.Open, s.UI.Title, s.UI.About), "the landing page has no link to %s (%s, x-ops.ui of %s)", s.UI.Open, s.UI.Title, s.Name)
+		}
+	}
+	for href := range linked {
+		if strings.HasPrefix(href, "/runbooks/") {
+			continue
+		}
+		declared := false
+		for _, s := range uis {
+			declared = declared || strings.HasPrefix(href, s.UI.Path)
+		}
+		if !declared {
+			pos := uniqueLine(src, func(l string) bool { return strings.Contains(l, `href="`+href+`"`) })
+			r.f.Errorf("landing", landingFile, pos, "remove the link, or declare x-ops.ui on the service that serves it", "the landing page links %s, which no service's x-ops.ui serves", href)
+		}
+	}
+}
+
+// checkReadmes requires both READMEs to name every declared UI's path.
+func (r *Repo) checkReadmes() {
+	for _, file := range readmes {
+		data, err := os.ReadFile(r.path(file))
+		if err != nil {
+			continue // a copy of the configs without the docs (the stack test's)
+		}
+		for _, s := range r.Decls.UIs() {
+			if !strings.Contains(string(data), s.UI.Path) {
+				r.f.Errorf("readme", file, "", fmt.Sprintf("add %s (%s) to the table of UIs", s.UI.Path, s.UI.Title), "%s does not name the UI %s of service %s", file, s.UI.Path, s.Name)
+			}
+		}
+	}
+}

@@ -52,6 +52,9 @@ func (r *Repo) checkServiceNetworks(name string, s types.ServiceConfig, at func(
 	_, onInternal := s.Networks[internalNet]
 	_, onShared := s.Networks[sharedNet]
 	pos := at(base + ".networks")
+	if s.NetworkMode == "none" {
+		return // no network at all (grafana-init touches only its volume)
+	}
 	switch {
 	case d.Sibling != "":
 		if !onShared || onInternal {
@@ -126,7 +129,8 @@ func (r *Repo) checkLanding() {
 	}
 }
 
-// checkReadmes requires both READMEs to name every declared UI's path.
+// checkReadmes requires both READMEs' table of URLs to have one row for
+// every declared UI.
 func (r *Repo) checkReadmes() {
 	for _, file := range readmes {
 		data, err := os.ReadFile(r.path(file))
@@ -134,8 +138,16 @@ func (r *Repo) checkReadmes() {
 			continue // a copy of the configs without the docs (the stack test's)
 		}
 		for _, s := range r.Decls.UIs() {
-			if !strings.Contains(string(data), s.UI.Path) {
-				r.f.Errorf("readme", file, "", fmt.Sprintf("add %s (%s) to the table of UIs", s.UI.Path, s.UI.Title), "%s does not name the UI %s of service %s", file, s.UI.Path, s.Name)
+			found := false
+			for _, l := range strings.Split(string(data), "\n") {
+				// | Title | `/path/` | login |
+				if cells := strings.Split(l, "|"); len(cells) > 3 && strings.HasPrefix(strings.TrimSpace(cells[2]), "`"+s.UI.Open+"`") {
+					found = true
+					break
+				}
+			}
+			if !found {
+				r.f.Errorf("readme", file, "", fmt.Sprintf("add a row | %s | `%s` | (its login) | to the table of URLs", s.UI.Title, s.UI.Open), "%s has no row for the UI %s of service %s in its table of URLs", file, s.UI.Open, s.Name)
 			}
 		}
 	}

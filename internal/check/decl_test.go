@@ -28,8 +28,8 @@ func TestNewUIDeclarationNamesWhatIsMissing(t *testing.T) {
 	want := map[string]string{
 		"nginx/nginx.conf":      "the proxy does not serve /loki/",
 		"nginx/html/index.html": "the landing page has no link to /loki/",
-		"README.md":             "README.md does not name the UI /loki/",
-		"README.ru.md":          "README.ru.md does not name the UI /loki/",
+		"README.md":             "README.md has no row for the UI /loki/",
+		"README.ru.md":          "README.ru.md has no row for the UI /loki/",
 	}
 	errs := errorsOf(runCheck(t, dir))
 	for _, f := range errs {

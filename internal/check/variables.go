@@ -99,6 +99,9 @@ func (r *Repo) checkVariables() {
 	if allowed := r.Env["MLFLOW_SERVER_ALLOWED_HOSTS"]; host != "" && !slices.Contains(strings.Split(allowed, ","), host) {
 		r.f.Errorf("public-url", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("MLFLOW_SERVER_ALLOWED_HOSTS")), fmt.Sprintf("add %s,%s:* to MLFLOW_SERVER_ALLOWED_HOSTS", host, host), "MLflow would refuse requests for the public host %q", host)
 	}
+	if allowed := strings.Split(r.Env["MLFLOW_SERVER_ALLOWED_HOSTS"], ","); !slices.Contains(allowed, entryService+":*") && !slices.Contains(allowed, entryService+":8080") {
+		r.f.Errorf("public-url", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("MLFLOW_SERVER_ALLOWED_HOSTS")), "add "+entryService+":* to MLFLOW_SERVER_ALLOWED_HOSTS", "MLflow would refuse (403) the trading stacks, which reach it through the proxy at http://%s:8080/mlflow", entryService)
+	}
 	r.checkBindAddress()
 	if u, err := url.Parse(r.Env["MLFLOW_S3_ENDPOINT_URL"]); err == nil && u.Host != "" {
 		r.checkEndpoint("mlflow", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("MLFLOW_S3_ENDPOINT_URL")), "MLFLOW_S3_ENDPOINT_URL", u.Hostname(), u.Port(), true)

@@ -341,7 +341,7 @@ func (d *doctor) checkGrafana(ctx context.Context, base string) (string, error) 
 	}
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
-		return "", fmt.Errorf("Grafana refused GRAFANA_ADMIN_USER/GRAFANA_ADMIN_PASSWORD from .env (401): Grafana keeps the password it was first started with; reset it with docker compose exec grafana grafana cli admin reset-admin-password")
+		return "", fmt.Errorf("Grafana refused GRAFANA_ADMIN_USER/GRAFANA_ADMIN_PASSWORD from .env (401): run opsctl up, whose grafana-init sets the password from .env (docker compose logs grafana-init says whether it did); GRAFANA_ADMIN_USER must be the login Grafana was first started with")
 	case resp.StatusCode != http.StatusOK:
 		return "", fmt.Errorf("GET /grafana/api/datasources: %s: %s", resp.Status, snippet(body))
 	}

@@ -189,6 +189,7 @@ func (s *Stack) images(args ...string) []string {
 // down removes both projects with their volumes; errors are logged, since
 // it also runs where there is nothing to remove.
 func (s *Stack) down() {
+	s.leaveStub()
 	for _, args := range [][]string{
 		{"compose", "down", "--volumes", "--remove-orphans"},
 		append(s.sidecarsArgs(), "down", "--volumes", "--remove-orphans"),

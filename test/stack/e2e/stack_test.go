@@ -29,7 +29,7 @@ import (
 )
 
 // Services with no local image; the override leaves them out.
-var notBuildable = map[string]bool{"grafana": true, "loki": true, "alloy": true, "cadvisor": true, "postgres-exporter": true}
+var notBuildable = map[string]bool{"grafana": true, "grafana-init": true, "loki": true, "alloy": true, "cadvisor": true, "postgres-exporter": true}
 
 // State written by the test that must survive restarts.
 type persisted struct {
@@ -65,6 +65,7 @@ func TestStack(t *testing.T) {
 	if err != nil {
 		t.Fatalf("opsctl up failed: %v", err)
 	}
+	s.joinStub()
 
 	// Each subtest gets the stack bound to its own t, so that a helper that
 	// fails (s.must, s.containers) ends the subtest, never its parent from
@@ -84,6 +85,9 @@ func TestStack(t *testing.T) {
 	sub("alert reaches the telegram stand-in", func(s *Stack, t *testing.T) { s.checkAlertDelivery(t) })
 	sub("alertmanager silence", func(s *Stack, t *testing.T) { p.silenceID = s.createSilence(t) })
 	sub("proxy auth and a stopped upstream", func(s *Stack, t *testing.T) { s.checkProxy(t) })
+	sub("an intruder on hft_network reaches no internal endpoint", func(s *Stack, t *testing.T) { s.checkIntruder(t) })
+	sub("no proxied path gives data without credentials", func(s *Stack, t *testing.T) { s.checkCrawl(t) })
+	sub("the docker socket proxy passes only Alloy's reads", func(s *Stack, t *testing.T) { s.checkSocketProxy(t) })
 	sub("doctor", func(s *Stack, t *testing.T) { s.checkDoctor(t) })
 	sub("doctor leaves nothing that grows", func(s *Stack, t *testing.T) { s.checkDoctorLeavesNothing(t) })
 	sub("no secret in any process's arguments", func(s *Stack, t *testing.T) {
@@ -112,10 +116,12 @@ func TestStack(t *testing.T) {
 		s.checkPersisted(t, p)
 	})
 	sub("down and up keep the data", func(s *Stack, t *testing.T) {
+		s.leaveStub()
 		s.compose("down")
 		if out, err := s.run(s.Opsctl, "up", "--build=false", "--no-doctor"); err != nil {
 			t.Fatalf("opsctl up after down: %v\n%s", err, out)
 		}
+		s.joinStub()
 		s.checkPersisted(t, p)
 	})
 	sub("killed stateful containers restart with their data", func(s *Stack, t *testing.T) {

@@ -133,6 +133,7 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.UIs = decls.UIs()
 	r := &stack.Runner{Dir: *dir, Stdout: io.Discard}
+	cfg.Usage = r.Usage
 	if running, err := r.Running(context.Background()); err == nil {
 		cfg.Running = running
 	}

@@ -274,6 +274,7 @@ func (r *Repo) checkComposePolicy() {
 		}
 	}
 	r.checkSecretArgs(data)
+	r.checkBudgets(data, at)
 	if _, err := os.Stat(r.path("secrets/htpasswd")); errors.Is(err, fs.ErrNotExist) && r.EnvPath == ".env" {
 		r.f.Warnf("proxy-auth", "secrets/htpasswd", "", "run `opsctl init`", "the proxy's basic-auth file is missing; nginx will refuse every protected UI")
 	}

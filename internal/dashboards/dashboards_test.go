@@ -103,6 +103,8 @@ func TestOpsNodeCoversTheNode(t *testing.T) {
 		`predict_linear(node_filesystem_avail_bytes`,
 		`container_cpu_usage_seconds_total`,
 		`container_memory_working_set_bytes`,
+		`container_spec_memory_limit_bytes`,
+		`container_spec_cpu_quota`,
 		`loki_distributor_bytes_received_total`,
 		`loki_write_sent_entries_total`,
 		`compose_service=~\"$service\"`,

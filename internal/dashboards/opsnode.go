@@ -193,6 +193,20 @@ func OpsNode() (dashboard.Dashboard, error) {
 			WithTarget(promRange("A", `sum by (container_label_com_docker_compose_service) (container_memory_working_set_bytes{`+composeContainers+`})`, "{{container_label_com_docker_compose_service}}").Interval(cadvisorScrape)).
 			Span(12).Height(8).
 			Unit("bytes").Min(0).
+			Legend(legendTable())).
+		WithPanel(newTimeseries().
+			Title("Container memory against its budget").
+			Description("Working set of each compose service as a share of its memory limit (deploy.resources.limits.memory in compose.yaml); at 100% the kernel OOM-kills it. opsctl doctor prints the same figures.").
+			WithTarget(promRange("A", `max by (container_label_com_docker_compose_service) (container_memory_working_set_bytes{`+composeContainers+`}) / max by (container_label_com_docker_compose_service) (container_spec_memory_limit_bytes{`+composeContainers+`} > 0)`, "{{container_label_com_docker_compose_service}}").Interval(cadvisorScrape)).
+			Span(12).Height(8).
+			Unit("percentunit").Min(0).Max(1).
+			Legend(legendTable())).
+		WithPanel(newTimeseries().
+			Title("Container CPU against its budget").
+			Description("CPU of each compose service as a share of its CPU limit (deploy.resources.limits.cpus); near 100% it is throttled.").
+			WithTarget(promRange("A", `sum by (container_label_com_docker_compose_service) (rate(container_cpu_usage_seconds_total{`+composeContainers+`}[$__rate_interval])) / max by (container_label_com_docker_compose_service) (container_spec_cpu_quota{`+composeContainers+`} / container_spec_cpu_period{`+composeContainers+`} > 0)`, "{{container_label_com_docker_compose_service}}").Interval(cadvisorScrape)).
+			Span(12).Height(8).
+			Unit("percentunit").Min(0).Max(1).
 			Legend(legendTable()))
 
 	// Log pipeline: Alloy reads container logs and pushes them to Loki.

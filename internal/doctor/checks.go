@@ -61,6 +61,9 @@ func (d *doctor) checks() []check {
 		check{name: "container metrics", service: "cadvisor", hint: "docker compose logs cadvisor; runbooks/ops-node.md#containermetricsmissing", run: func(ctx context.Context) (string, error) { return d.checkContainerMetrics(ctx, base) }},
 		check{name: "loki push/query", service: "loki", hint: "docker compose logs loki", run: d.checkLoki},
 	)
+	if d.cfg.Usage != nil {
+		cs = append(cs, check{name: "container budgets", hint: "raise the service's deploy.resources.limits in compose.yaml (within OPS_MEMORY_BUDGET), or find what grows: docker compose logs <service>", run: d.checkBudgets})
+	}
 	return cs
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/okx-hft/okx-hft-ops/internal/opsdecl"
+	"github.com/okx-hft/okx-hft-ops/internal/stack"
 )
 
 // Status of one check.
@@ -49,6 +50,9 @@ type Config struct {
 	// UIs are the services with a UI behind the proxy (compose.yaml's
 	// x-ops.ui): each is fetched without and with its credentials.
 	UIs []opsdecl.Service
+	// Usage samples the running containers' memory and CPU (docker
+	// stats); nil skips the budget check.
+	Usage func(context.Context) ([]stack.Usage, error)
 }
 
 type doctor struct {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/okx-hft/okx-hft-ops/internal/dashboards"
 	"github.com/okx-hft/okx-hft-ops/internal/doctor"
+	"github.com/okx-hft/okx-hft-ops/internal/opsdecl"
 	"github.com/okx-hft/okx-hft-ops/internal/s3store"
 	"github.com/okx-hft/okx-hft-ops/internal/stack"
 )
@@ -90,6 +91,8 @@ func TestStack(t *testing.T) {
 	sub("the docker socket proxy passes only Alloy's reads", func(s *Stack, t *testing.T) { s.checkSocketProxy(t) })
 	sub("doctor", func(s *Stack, t *testing.T) { s.checkDoctor(t) })
 	sub("doctor leaves nothing that grows", func(s *Stack, t *testing.T) { s.checkDoctorLeavesNothing(t) })
+	sub("every container under its memory budget", func(s *Stack, t *testing.T) { s.checkFootprint(t) })
+	sub("mlflow takes concurrent run logging", func(s *Stack, t *testing.T) { s.checkMLflowConcurrency(t) })
 	sub("no secret in any process's arguments", func(s *Stack, t *testing.T) {
 		leaks, samples := argv.result()
 		if samples < 10 {
@@ -126,7 +129,7 @@ func TestStack(t *testing.T) {
 	})
 	sub("killed stateful containers restart with their data", func(s *Stack, t *testing.T) {
 		// SIGKILL: no graceful shutdown, nothing flushed on the way out.
-		stateful := []string{"seaweedfs", "mlflow", "prometheus", "alertmanager", "superset"}
+		stateful := s.statefulServices(t)
 		cs := s.containers()
 		for _, svc := range stateful {
 			s.must("docker", "kill", cs[svc].ID)
@@ -140,6 +143,25 @@ func TestStack(t *testing.T) {
 		s.checkPersisted(t, p)
 	})
 	sub("screenshots", func(s *Stack, t *testing.T) { s.screenshots(t) })
+}
+
+// statefulServices are the services that declare state (x-ops.state) and
+// run in this test.
+func (s *Stack) statefulServices(t *testing.T) []string {
+	decls, err := opsdecl.Load(s.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, d := range decls {
+		if len(d.State) > 0 && !notBuildable[d.Name] {
+			out = append(out, d.Name)
+		}
+	}
+	if len(out) < 5 {
+		t.Fatalf("x-ops declares state for too few services: %v", out)
+	}
+	return out
 }
 
 func (s *Stack) checkHealthy(t *testing.T) {
@@ -554,7 +576,26 @@ func (s *Stack) createSilence(t *testing.T) string {
 
 func (s *Stack) checkProxy(t *testing.T) {
 	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
-	for _, path := range []string{"/", "/prometheus/", "/alertmanager/", "/mlflow/", "/runbooks/ops-node.md"} {
+	decls, err := opsdecl.Load(s.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The UIs as compose.yaml's x-ops declares them: behind the proxy's
+	// login, or their own.
+	proxied, own := []string{"/", "/runbooks/ops-node.md"}, []string{}
+	for _, ui := range decls.UIs() {
+		switch {
+		case notBuildable[ui.Name]:
+		case ui.UI.Login.Proxy:
+			proxied = append(proxied, ui.UI.Open)
+		default:
+			own = append(own, ui.UI.Probe)
+		}
+	}
+	if len(proxied) < 5 || len(own) < 2 {
+		t.Fatalf("x-ops declares too few UIs: proxied %v, own login %v", proxied, own)
+	}
+	for _, path := range proxied {
 		if code, _ := httpGet(t, proxyURL+path, "", ""); code != 401 {
 			t.Errorf("%s without credentials: %d, want 401", path, code)
 		}
@@ -565,7 +606,7 @@ func (s *Stack) checkProxy(t *testing.T) {
 			t.Errorf("%s with credentials: %d", path, code)
 		}
 	}
-	for _, path := range []string{"/superset/login/", "/storage/login"} {
+	for _, path := range own {
 		if code, body := httpGet(t, proxyURL+path, "", ""); code != 200 || !bytes.Contains(bytes.ToLower(body), []byte("<html")) {
 			t.Errorf("%s: %d, want its own login page", path, code)
 		}
@@ -617,6 +658,19 @@ func (s *Stack) checkDoctor(t *testing.T) {
 		case !notBuildable[svc] && r.Status != doctor.OK:
 			t.Errorf("%s: %s: %s", r.Name, r.Status, r.Detail)
 		}
+	}
+	budgets := false
+	for _, r := range results {
+		if r.Name == "container budgets" {
+			budgets = true
+			t.Logf("doctor's container budgets: %s", r.Detail)
+			if !strings.Contains(r.Detail, "mlflow ") || !strings.Contains(r.Detail, " MiB of ") {
+				t.Errorf("container budgets does not show each container against its limit: %s", r.Detail)
+			}
+		}
+	}
+	if !budgets {
+		t.Error("doctor has no container budgets check")
 	}
 	if err != nil && !t.Failed() {
 		t.Errorf("doctor exited with %v", err)

@@ -140,17 +140,30 @@ func (r *Runner) PS(ctx context.Context) ([]Container, error) {
 
 // Running returns the services whose containers run.
 func (r *Runner) Running(ctx context.Context) (map[string]bool, error) {
-	cs, err := r.PS(ctx)
+	names, err := r.runningNames(ctx)
 	if err != nil {
 		return nil, err
 	}
 	m := map[string]bool{}
-	for _, c := range cs {
-		if c.State == "running" {
-			m[c.Service] = true
-		}
+	for _, svc := range names {
+		m[svc] = true
 	}
 	return m, nil
+}
+
+// runningNames maps the name of each running container to its service.
+func (r *Runner) runningNames(ctx context.Context) (map[string]string, error) {
+	cs, err := r.PS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, c := range cs {
+		if c.State == "running" {
+			names[c.Name] = c.Service
+		}
+	}
+	return names, nil
 }
 
 // PortFree reports an error when addr cannot be bound (another program

@@ -22,15 +22,9 @@ type Usage struct {
 
 // Usage samples the running containers of the stack once (docker stats).
 func (r *Runner) Usage(ctx context.Context) ([]Usage, error) {
-	cs, err := r.PS(ctx)
+	names, err := r.runningNames(ctx)
 	if err != nil {
 		return nil, err
-	}
-	names := map[string]string{}
-	for _, c := range cs {
-		if c.State == "running" {
-			names[c.Name] = c.Service
-		}
 	}
 	return r.ContainerUsage(ctx, names)
 }

@@ -243,6 +243,90 @@ func (m *MLflowClient) GetArtifact(ctx context.Context, run MLflowRun, name stri
 	return b.Bytes(), nil
 }
 
+// doctorModel is doctor's one registered model, with one version made
+// from the probe run, which every doctor run points the alias at again.
+const (
+	doctorModel = "opsctl-doctor"
+	doctorAlias = "doctor"
+)
+
+// modelVersion is the part of MLflow's model version JSON read here.
+type modelVersion struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Source  string `json:"source"`
+	RunID   string `json:"run_id"`
+	Status  string `json:"status"`
+}
+
+// ProbeModelVersion returns the version of doctor's registered model made
+// from run, registering the model and the version once.
+func (m *MLflowClient) ProbeModelVersion(ctx context.Context, run MLflowRun) (modelVersion, error) {
+	err := m.call(ctx, http.MethodPost, "/api/2.0/mlflow/registered-models/create", map[string]string{"name": doctorModel}, nil)
+	if err != nil && !strings.Contains(err.Error(), "RESOURCE_ALREADY_EXISTS") {
+		return modelVersion{}, err
+	}
+	var found struct {
+		ModelVersions []modelVersion `json:"model_versions"`
+	}
+	filter := url.QueryEscape("name='" + doctorModel + "' and run_id='" + run.RunID + "'")
+	if err := m.call(ctx, http.MethodGet, "/api/2.0/mlflow/model-versions/search?filter="+filter, nil, &found); err != nil {
+		return modelVersion{}, err
+	}
+	if len(found.ModelVersions) > 0 {
+		return found.ModelVersions[0], nil
+	}
+	var created struct {
+		ModelVersion modelVersion `json:"model_version"`
+	}
+	body := map[string]string{"name": doctorModel, "source": run.ArtifactURI, "run_id": run.RunID, "description": "opsctl doctor's probe: registered once, resolved by alias on every doctor run"}
+	if err := m.call(ctx, http.MethodPost, "/api/2.0/mlflow/model-versions/create", body, &created); err != nil {
+		return modelVersion{}, err
+	}
+	return created.ModelVersion, nil
+}
+
+// SetAlias points alias of doctor's model at version; ByAlias resolves it.
+func (m *MLflowClient) SetAlias(ctx context.Context, alias, version string) error {
+	return m.call(ctx, http.MethodPost, "/api/2.0/mlflow/registered-models/alias", map[string]string{"name": doctorModel, "alias": alias, "version": version}, nil)
+}
+
+func (m *MLflowClient) ByAlias(ctx context.Context, alias string) (modelVersion, error) {
+	var out struct {
+		ModelVersion modelVersion `json:"model_version"`
+	}
+	err := m.call(ctx, http.MethodGet, "/api/2.0/mlflow/registered-models/alias?name="+url.QueryEscape(doctorModel)+"&alias="+url.QueryEscape(alias), nil, &out)
+	return out.ModelVersion, err
+}
+
+// checkRegistry registers the probe run as a version of doctor's model
+// (once), points the alias at it, resolves the alias and loads the
+// version's artifact back through its run: content, the one just written.
+func (m *MLflowClient) checkRegistry(ctx context.Context, run MLflowRun, content []byte) (string, error) {
+	v, err := m.ProbeModelVersion(ctx, run)
+	if err != nil {
+		return "", fmt.Errorf("model registry: %w", err)
+	}
+	if err := m.SetAlias(ctx, doctorAlias, v.Version); err != nil {
+		return "", fmt.Errorf("model registry: %w", err)
+	}
+	got, err := m.ByAlias(ctx, doctorAlias)
+	if err != nil {
+		return "", fmt.Errorf("model registry: %w", err)
+	}
+	if got.Version != v.Version || got.RunID != run.RunID {
+		return "", fmt.Errorf("model registry: alias %s resolves to version %s of run %s, want version %s of run %s", doctorAlias, got.Version, got.RunID, v.Version, run.RunID)
+	}
+	loaded, err := m.GetArtifact(ctx, MLflowRun{RunID: got.RunID, ArtifactURI: got.Source}, doctorArtifact)
+	if err != nil {
+		return "", fmt.Errorf("model registry: loading %s@%s: %w", doctorModel, doctorAlias, err)
+	}
+	if !bytes.Equal(loaded, content) {
+		return "", fmt.Errorf("model registry: %s@%s loaded %d bytes, not the %d just written", doctorModel, doctorAlias, len(loaded), len(content))
+	}
+	return fmt.Sprintf("model %s version %s registered, loaded back by alias @%s", doctorModel, v.Version, doctorAlias), nil
+}
+
 // checkMLflow writes through MLflow and reads back, always into the same
 // probe run: a tag overwritten and an artifact overwritten at the same key,
 // so fifty doctor runs leave what one leaves.
@@ -286,7 +370,11 @@ func (d *doctor) checkMLflow(ctx context.Context, base string) (string, error) {
 	if !bytes.Equal(got, content) {
 		return "", fmt.Errorf("the artifact read back differs from what was written (%d bytes, want %d)", len(got), len(content))
 	}
-	detail := "probe run " + run.RunID + ": tag and artifact written and read back through /mlflow/"
+	registry, err := m.checkRegistry(ctx, run, content)
+	if err != nil {
+		return "", err
+	}
+	detail := "probe run " + run.RunID + ": tag and artifact written and read back through /mlflow/; " + registry
 	if d.running("seaweedfs") || d.cfg.S3External {
 		key, _ := run.ArtifactKey(doctorArtifact)
 		store, err := s3store.New(d.cfg.S3URL, d.cfg.Env["AWS_ACCESS_KEY_ID"], d.cfg.Env["AWS_SECRET_ACCESS_KEY"])

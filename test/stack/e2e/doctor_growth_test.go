@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"testing"
@@ -16,7 +17,7 @@ import (
 // doctorFootprint counts what doctor can leave behind: runs of its MLflow
 // experiment (deleted ones too) and objects in every bucket. Loki is not in
 // this stack test (no local image); doctor writes it one line a day.
-func (s *Stack) doctorFootprint(t *testing.T) (runs int, objects map[string]int) {
+func (s *Stack) doctorFootprint(t *testing.T) (runs, versions int, objects map[string]int) {
 	t.Helper()
 	ctx := context.Background()
 	m := s.mlflow()
@@ -31,6 +32,17 @@ func (s *Stack) doctorFootprint(t *testing.T) (runs int, objects map[string]int)
 	if err := s.mlflowCall(ctx, m.Base+"/api/2.0/mlflow/runs/search", body, &out); err != nil {
 		t.Fatalf("searching doctor's runs: %v", err)
 	}
+	// The model registry: doctor's model keeps its one version.
+	var found struct {
+		ModelVersions []struct {
+			Version string `json:"version"`
+		} `json:"model_versions"`
+	}
+	if code, body := httpGet(t, m.Base+"/api/2.0/mlflow/model-versions/search?filter="+url.QueryEscape("name='opsctl-doctor'"), s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]); code != 200 {
+		t.Fatalf("searching doctor's model versions: %d %s", code, body)
+	} else if err := json.Unmarshal(body, &found); err != nil {
+		t.Fatal(err)
+	}
 	st := s.store(t, s.Env["AWS_SECRET_ACCESS_KEY"])
 	objects = map[string]int{}
 	for _, b := range []string{"mlflow", "backups"} {
@@ -40,7 +52,7 @@ func (s *Stack) doctorFootprint(t *testing.T) (runs int, objects map[string]int)
 		}
 		objects[b] = len(keys)
 	}
-	return len(out.Runs), objects
+	return len(out.Runs), len(found.ModelVersions), objects
 }
 
 // checkDoctorLeavesNothing: doctor run many times holds MLflow and the
@@ -53,25 +65,31 @@ func (s *Stack) checkDoctorLeavesNothing(t *testing.T) {
 	if out, err := s.run(s.Opsctl, "doctor"); err != nil {
 		t.Fatalf("doctor: %v\n%s", err, out)
 	}
-	runs, objects := s.doctorFootprint(t)
+	runs, versions, objects := s.doctorFootprint(t)
 	if runs != 1 {
 		t.Errorf("after a doctor run its experiment holds %d runs, want its one probe run", runs)
+	}
+	if versions != 1 {
+		t.Errorf("after a doctor run its registered model has %d versions, want one", versions)
 	}
 	for i := 1; i < n; i++ {
 		if out, err := s.run(s.Opsctl, "doctor"); err != nil {
 			t.Fatalf("doctor run %d: %v\n%s", i+1, err, out)
 		}
 	}
-	runsAfter, objectsAfter := s.doctorFootprint(t)
+	runsAfter, versionsAfter, objectsAfter := s.doctorFootprint(t)
 	if runsAfter != runs {
 		t.Errorf("MLflow: %d doctor runs after %d doctor calls, %d after one", runsAfter, n, runs)
+	}
+	if versionsAfter != versions {
+		t.Errorf("model registry: %d versions after %d doctor calls, %d after one", versionsAfter, n, versions)
 	}
 	for b, c := range objects {
 		if objectsAfter[b] != c {
 			t.Errorf("bucket %s: %d objects after %d doctor calls, %d after one", b, objectsAfter[b], n, c)
 		}
 	}
-	t.Logf("%d doctor runs: MLflow %d run(s), objects %v, unchanged", n, runsAfter, objectsAfter)
+	t.Logf("%d doctor runs: MLflow %d run(s), %d model version(s), objects %v, unchanged", n, runsAfter, versionsAfter, objectsAfter)
 }
 
 func (s *Stack) mlflowCall(ctx context.Context, url string, in, out any) error {

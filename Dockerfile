@@ -4,10 +4,11 @@ ARG GO_IMAGE=golang:1.26.4
 FROM ${GO_IMAGE} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
-# The root go.mod replaces the metrics contract's module with this directory;
+# The root go.mod replaces the contracts' modules with their directories;
 # go reads its go.mod to load the module graph even where opsctl does not
 # import the package.
 COPY pkg/hftmetrics/go.mod pkg/hftmetrics/go.sum ./pkg/hftmetrics/
+COPY pkg/hftdata/go.mod pkg/hftdata/go.sum ./pkg/hftdata/
 RUN go mod download
 COPY cmd ./cmd
 COPY internal ./internal

@@ -55,6 +55,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "probe" {
 		return probe(args[1:], stderr)
 	}
+	if len(args) > 0 && args[0] == "backfill-db" {
+		return backfillDB(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "backfill" {
 		return backfill(args[1:], stdout, stderr)
 	}
@@ -65,10 +68,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 42, "random seed: same seed, same samples")
 	instruments := fs.String("instruments", "BTC-USDT,ETH-USDT,BTC-USDT-SWAP", "comma-separated OKX instrument IDs (at most 50)")
 	scenario := fs.String("scenario", scHealthy, "initial scenario: "+validScenarioList())
+	writeDB := fs.Bool("write-db", false, "also write the data contract's rows (pkg/hftdata) into the database of PGHOST, PGPORT, PGDATABASE, PGUSER and PGPASSWORD, migrating it first")
 	tick := fs.Duration("tick", 100*time.Millisecond, "simulation step (10ms to 1s)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: hftsim --role collector|executor [flags]\n       hftsim probe URL\n       hftsim backfill --out FILE [--hours 24] [--instruments ...]\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: hftsim --role collector|executor [flags]\n       hftsim probe URL\n       hftsim backfill --out FILE [--hours 24] [--instruments ...]\n       hftsim backfill-db [--hours 24] [--replace] (database from PGHOST, PGUSER, PGPASSWORD, PGDATABASE)\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -109,6 +113,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	if *writeDB {
+		s.enableData(*seed, insts, start)
+	}
+
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "hftsim: %v\n", err)
@@ -127,6 +135,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	go func() { serveErr <- srv.Serve(ln) }()
 	logger.Info("hftsim started", "event", "start", "version", version, "listen", ln.Addr().String(), "seed", *seed,
 		"instruments", insts, "scenario", *scenario, "tick", tick.String())
+
+	if *writeDB {
+		go writeLoop(ctx, s, newDBWriter(logger), logger)
+	}
 
 	t := time.NewTicker(*tick)
 	defer t.Stop()

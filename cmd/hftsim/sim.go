@@ -39,6 +39,7 @@ type sim struct {
 	clock clockModel
 	col   *collectorModel
 	exe   *executorModel
+	data  *dataModel // rows of the data contract; nil unless --write-db
 }
 
 type throttled struct {
@@ -102,6 +103,13 @@ func (s *sim) Tick(now time.Time) {
 	if s.exe != nil {
 		s.exe.step(s, now, dt)
 	}
+	if s.data != nil {
+		sc := ""
+		if scenarioApplies(s.scenario, s.role) {
+			sc = s.scenario
+		}
+		s.data.step(prev, now, sc)
+	}
 	if now.Sub(s.statsAt) >= 10*time.Second {
 		s.statsAt = now
 		if s.col != nil {
@@ -111,6 +119,24 @@ func (s *sim) Tick(now time.Time) {
 			s.exe.logStats(s)
 		}
 	}
+}
+
+// enableData makes the simulator produce the rows of the data contract,
+// from its own random source seeded with seed.
+func (s *sim) enableData(seed uint64, insts []string, start time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.data = newDataModel(s.role, seed, insts, start)
+}
+
+// takeRows returns the rows produced since the last call.
+func (s *sim) takeRows() rows {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.data == nil {
+		return rows{}
+	}
+	return s.data.take()
 }
 
 // scenarioState is what GET /scenario returns.

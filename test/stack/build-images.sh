@@ -71,9 +71,9 @@ repo_sources() { # NAME
   case "$1" in
     # pkg/hftmetrics/go.mod: the root go.mod replaces that module with the directory,
     # so its requirements are part of every build of the root module.
-    opsctl) (cd "$REPO" && find cmd/opsctl cmd/ops-probe internal go.mod go.sum pkg/hftmetrics/go.mod -type f -name '*.go' -o -name 'go.*' -type f) ;;
-    telegram-stub) (cd "$REPO" && find test/stack/telegramstub internal/tghtml go.mod go.sum pkg/hftmetrics/go.mod -type f) ;;
-    hftsim) (cd "$REPO" && find cmd/hftsim pkg/hftmetrics go.mod go.sum -type f) ;;
+    opsctl) (cd "$REPO" && find cmd/opsctl cmd/ops-probe internal go.mod go.sum pkg/hftmetrics/go.mod pkg/hftdata/go.mod -type f -name '*.go' -o -name 'go.*' -type f) ;;
+    telegram-stub) (cd "$REPO" && find test/stack/telegramstub internal/tghtml go.mod go.sum pkg/hftmetrics/go.mod pkg/hftdata/go.mod -type f) ;;
+    hftsim) (cd "$REPO" && find cmd/hftsim pkg/hftmetrics pkg/hftdata go.mod go.sum -type f) ;;
     mlflow) echo mlflow/Dockerfile ;;
     superset) (cd "$REPO" && find superset -type f) ;;
   esac

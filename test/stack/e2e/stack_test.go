@@ -30,7 +30,7 @@ import (
 )
 
 // Services with no local image; the override leaves them out.
-var notBuildable = map[string]bool{"grafana": true, "grafana-init": true, "loki": true, "alloy": true, "cadvisor": true, "postgres-exporter": true}
+var notBuildable = map[string]bool{"grafana": true, "grafana-init": true, "timescaledb": true, "loki": true, "alloy": true, "cadvisor": true, "postgres-exporter": true}
 
 // State written by the test that must survive restarts.
 type persisted struct {
@@ -82,6 +82,7 @@ func TestStack(t *testing.T) {
 	sub("superset through the proxy", func(s *Stack, t *testing.T) { p.savedQueryID = s.checkSuperset(t) })
 	sub("prometheus targets and rules", func(s *Stack, t *testing.T) { p.sampleTime = s.checkPrometheus(t) })
 	sub("every trading panel query returns data from hftsim", func(s *Stack, t *testing.T) { s.checkDashboardQueries(t) })
+	sub("the demo writes every table of the data contract", func(s *Stack, t *testing.T) { s.checkDemoData(t) })
 	sub("alert latency", func(s *Stack, t *testing.T) { s.measureAlertLatency(t) })
 	sub("alert reaches the telegram stand-in", func(s *Stack, t *testing.T) { s.checkAlertDelivery(t) })
 	sub("alertmanager silence", func(s *Stack, t *testing.T) { p.silenceID = s.createSilence(t) })

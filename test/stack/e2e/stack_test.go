@@ -165,6 +165,9 @@ func (s *Stack) statefulServices(t *testing.T) []string {
 	return out
 }
 
+// anonymousVolume is the name Docker gives a volume nobody named.
+var anonymousVolume = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
 func (s *Stack) checkHealthy(t *testing.T) {
 	cs := s.containers()
 	oneShot := map[string]bool{"ops-init": true, "s3-init": true, "superset-init": true}
@@ -183,6 +186,21 @@ func (s *Stack) checkHealthy(t *testing.T) {
 	for svc := range oneShot {
 		if _, ok := cs[svc]; !ok {
 			t.Errorf("init job %s did not run", svc)
+		}
+	}
+	// An image's VOLUME that no mount covers becomes an anonymous volume,
+	// left behind at every recreation of the container (docker compose
+	// down without --volumes, a changed config).
+	for svc, c := range cs {
+		raw := s.must("docker", "inspect", "--format", "{{json .Mounts}}", c.ID)
+		var mounts []struct{ Type, Name, Destination string }
+		if err := json.Unmarshal([]byte(raw), &mounts); err != nil {
+			t.Fatalf("docker inspect %s: %v", svc, err)
+		}
+		for _, m := range mounts {
+			if m.Type == "volume" && anonymousVolume.MatchString(m.Name) {
+				t.Errorf("%s has an anonymous volume at %s (the image's VOLUME): mount a named volume or a tmpfs there", svc, m.Destination)
+			}
 		}
 	}
 	for svc := range notBuildable {

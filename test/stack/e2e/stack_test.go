@@ -52,8 +52,17 @@ func TestStack(t *testing.T) {
 		// Only a network this run created: on a machine where the trading
 		// stacks run, hft_network is theirs too.
 		if createdNetwork {
-			if out, err := s.run("docker", "network", "rm", stack.Network); err != nil {
-				t.Errorf("removing the network this test created: %v\n%s", err, out)
+			// The engine releases the endpoints of just-removed containers
+			// a moment after compose returns ("has active endpoints").
+			var out string
+			if err := poll(20*time.Second, time.Second, func() error {
+				var err error
+				if out, err = s.run("docker", "network", "rm", stack.Network); err != nil {
+					return errorf("%v: %s", err, out)
+				}
+				return nil
+			}); err != nil {
+				t.Errorf("removing the network this test created: %v", err)
 			}
 		}
 	})

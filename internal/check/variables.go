@@ -227,9 +227,26 @@ func (r *Repo) checkSecrets() {
 			r.f.Errorf("secrets", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf(spec.Key)), fix, "%s %s", spec.Key, w)
 		}
 	}
+	// The demo profile starts its own TimescaleDB (service timescaledb),
+	// which refuses to start without a password.
+	if demoEnabled(r.Env["COMPOSE_PROFILES"]) || demoEnabled(os.Getenv("COMPOSE_PROFILES")) {
+		if s, ok := r.service("timescaledb"); ok && slices.Contains(s.Profiles, "demo") && r.Env["TIMESCALEDB_PASSWORD"] == "" {
+			r.f.Errorf("secrets", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("TIMESCALEDB_PASSWORD")), "set TIMESCALEDB_PASSWORD (16+ characters) in .env: the demo's database takes it as its owner's password", "the demo profile is enabled and TIMESCALEDB_PASSWORD is empty: the demo's TimescaleDB would not start, and hftsim could not write")
+		}
+	}
 	for _, k := range []string{"GRAFANA_ADMIN_USER", "SUPERSET_ADMIN_USER", "SEAWEEDFS_ADMIN_USER", "PROXY_BASIC_AUTH_USER"} {
 		if v := r.Env[k]; v == "" {
 			r.f.Errorf("secrets", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf(k)), "set a user name", "%s is empty", k)
 		}
 	}
+}
+
+// demoEnabled reports whether COMPOSE_PROFILES enables the demo profile.
+func demoEnabled(profiles string) bool {
+	for _, p := range strings.Split(profiles, ",") {
+		if p = strings.TrimSpace(p); p == "demo" || p == "*" {
+			return true
+		}
+	}
+	return false
 }

@@ -18,9 +18,8 @@ const budgetFix = "add `deploy: {resources: {limits: {memory: 128M, cpus: \"0.5\
 // a memory reservation and a CPU limit, each with its reason in a
 // `# budget:` comment, and the limits of the services `up` starts by
 // default (the demo profile aside) to fit OPS_MEMORY_BUDGET of .env.
-func (r *Repo) checkBudgets(data []byte, at func(string) string) {
-	var doc yaml.Node
-	yaml.Unmarshal(data, &doc)
+func (r *Repo) checkBudgets(at func(string) string) {
+	root := r.composeDoc.Root()
 	var sum int64
 	var counted []string
 	for _, name := range r.Project.ServiceNames() {
@@ -50,7 +49,7 @@ func (r *Repo) checkBudgets(data []byte, at func(string) string) {
 		if res.Reservations.MemoryBytes > res.Limits.MemoryBytes {
 			r.f.Errorf("compose-budget", composeFile, at(base+".deploy"), "reserve at most the limit", "service %s reserves %s but is limited to %s", name, units.BytesSize(float64(res.Reservations.MemoryBytes)), units.BytesSize(float64(res.Limits.MemoryBytes)))
 		}
-		if k := ownKey(&doc, name, "deploy"); k != nil && !strings.Contains(k.HeadComment, "budget:") {
+		if k := ownKey(root, name, "deploy"); k != nil && !strings.Contains(k.HeadComment, "budget:") {
 			r.f.Errorf("compose-budget", composeFile, fmt.Sprint(k.Line), "write `# budget: <why this much>` on the line above deploy:", "service %s has a budget without its reason", name)
 		}
 		if len(s.Profiles) == 0 {
@@ -79,11 +78,8 @@ func (r *Repo) checkBudgets(data []byte, at func(string) string) {
 
 // ownKey is the key node of key in service name's own mapping (not one
 // merged from an anchor), or nil.
-func ownKey(doc *yaml.Node, name, key string) *yaml.Node {
-	if len(doc.Content) == 0 {
-		return nil
-	}
-	n := doc.Content[0]
+func ownKey(root *yaml.Node, name, key string) *yaml.Node {
+	n := root
 	for _, k := range []string{"services", name} {
 		n = mappingValue(n, k)
 		if n == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/okx-hft/okx-hft-ops/internal/envfile"
 	"github.com/okx-hft/okx-hft-ops/internal/finding"
 	"github.com/okx-hft/okx-hft-ops/internal/opsdecl"
+	"github.com/okx-hft/okx-hft-ops/internal/yamlpos"
 )
 
 // Options tune a run.
@@ -35,14 +36,17 @@ type Report struct {
 
 // Repo is what the checks share: paths, the env and the loaded project.
 type Repo struct {
-	Dir      string
-	EnvPath  string // relative to Dir
-	Env      map[string]string
-	EnvFile  *envfile.File
-	Example  *envfile.File
-	Project  *types.Project
-	Decls    opsdecl.Decls       // each service's x-ops
-	External map[string][]string // x-external-services
+	Dir     string
+	EnvPath string // relative to Dir
+	Env     map[string]string
+	EnvFile *envfile.File
+	Example *envfile.File
+	Project *types.Project
+	Decls   opsdecl.Decls // each service's x-ops
+
+	compose    []byte              // compose.yaml, read once (nil: it cannot be read)
+	composeDoc *yamlpos.Doc        // compose.yaml parsed for line lookups
+	External   map[string][]string // x-external-services
 
 	envBroken     bool                // the env file has lines compose-go cannot read
 	dashboardVars map[string][]string // dashboard uid → its variables, read once
@@ -75,7 +79,7 @@ func RunReport(ctx context.Context, dir string, opts Options) Report {
 	}
 	r := &Repo{Dir: dir}
 	r.loadEnv(opts.EnvFile)
-	r.loadDecls()
+	r.loadCompose()
 	r.checkCompose(ctx)
 	if r.Project != nil {
 		r.checkComposePolicy()

@@ -18,7 +18,6 @@ import (
 
 	"github.com/okx-hft/okx-hft-ops/internal/envfile"
 	"github.com/okx-hft/okx-hft-ops/internal/secrets"
-	"github.com/okx-hft/okx-hft-ops/internal/yamlpos"
 )
 
 const (
@@ -76,8 +75,8 @@ func fileExists(p string) bool {
 var composeErrPath = regexp.MustCompile(`(services|volumes|networks|secrets|configs)((\.[A-Za-z0-9_.-]+)|\[\d+\])*`)
 
 func (r *Repo) checkCompose(ctx context.Context) {
-	data, ok := r.read(composeFile)
-	if !ok {
+	data := r.compose
+	if data == nil {
 		return
 	}
 	if r.envBroken {
@@ -86,7 +85,7 @@ func (r *Repo) checkCompose(ctx context.Context) {
 	// compose-go warns about unset variables through logrus; the variables
 	// check reports them with their line instead.
 	logrus.SetLevel(logrus.ErrorLevel)
-	doc := yamlpos.Parse(data)
+	doc := r.composeDoc
 	envPath := r.path(r.EnvPath)
 	opts, err := cli.NewProjectOptions([]string{r.path(composeFile)},
 		cli.WithWorkingDirectory(r.Dir),
@@ -186,8 +185,7 @@ func ImagePinned(image string) string {
 }
 
 func (r *Repo) checkComposePolicy() {
-	data, _ := os.ReadFile(r.path(composeFile))
-	doc := yamlpos.Parse(data)
+	data, doc := r.compose, r.composeDoc
 	at := func(path string) string { return doc.LineString(path) }
 
 	oneShotNeeded := map[string]bool{}
@@ -274,7 +272,7 @@ func (r *Repo) checkComposePolicy() {
 		}
 	}
 	r.checkSecretArgs(data)
-	r.checkBudgets(data, at)
+	r.checkBudgets(at)
 	if _, err := os.Stat(r.path("secrets/htpasswd")); errors.Is(err, fs.ErrNotExist) && r.EnvPath == ".env" {
 		r.f.Warnf("proxy-auth", "secrets/htpasswd", "", "run `opsctl init`", "the proxy's basic-auth file is missing; nginx will refuse every protected UI")
 	}

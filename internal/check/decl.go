@@ -10,6 +10,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/okx-hft/okx-hft-ops/internal/opsdecl"
+	"github.com/okx-hft/okx-hft-ops/internal/yamlpos"
 )
 
 const landingFile = "nginx/html/index.html"
@@ -17,13 +18,16 @@ const landingFile = "nginx/html/index.html"
 // readmes must name every UI the node serves.
 var readmes = []string{"README.md", "README.ru.md"}
 
-// loadDecls reads each service's x-ops declaration; a declaration that
-// cannot be used is an error at its line.
-func (r *Repo) loadDecls() {
+// loadCompose reads compose.yaml, once for every check, and each
+// service's x-ops declaration in it; a declaration that cannot be used is
+// an error at its line.
+func (r *Repo) loadCompose() {
 	data, ok := r.read(composeFile)
+	r.composeDoc = yamlpos.Parse(data)
 	if !ok {
 		return
 	}
+	r.compose = data
 	var problems []opsdecl.Problem
 	r.Decls, problems = opsdecl.Parse(data)
 	for _, p := range problems {
@@ -31,7 +35,10 @@ func (r *Repo) loadDecls() {
 	}
 	for _, s := range r.Decls.UIs() {
 		for _, key := range []string{s.UI.Login.User, s.UI.Login.Password} {
-			if key != "" && r.Example != nil && !slices.Contains(r.Example.Keys(), key) {
+			if key == "" || r.Example == nil {
+				continue
+			}
+			if _, defined := r.Example.Get(key); !defined {
 				r.f.Errorf("x-ops", composeFile, fmt.Sprint(s.Line), "add "+key+" to .env.example, or name the key that holds the login", "service %s: x-ops.ui.login names %s, which .env.example does not define", s.Name, key)
 			}
 		}
@@ -49,12 +56,12 @@ var lifecycleFlags = []string{"--web.enable-lifecycle", "--web.enable-admin-api"
 func (r *Repo) checkServiceNetworks(name string, s types.ServiceConfig, at func(string) string) {
 	d := r.Decls.Get(name)
 	base := "services." + name
-	_, onInternal := s.Networks[internalNet]
-	_, onShared := s.Networks[sharedNet]
-	pos := at(base + ".networks")
 	if s.NetworkMode == "none" {
 		return // no network at all (grafana-init touches only its volume)
 	}
+	_, onInternal := s.Networks[internalNet]
+	_, onShared := s.Networks[sharedNet]
+	pos := at(base + ".networks")
 	switch {
 	case d.Sibling != "":
 		if !onShared || onInternal {
@@ -79,19 +86,6 @@ func (r *Repo) checkServiceNetworks(name string, s types.ServiceConfig, at func(
 			}
 		}
 	}
-}
-
-// proxyRoutes are the UIs behind the proxy, from the declarations.
-func (r *Repo) proxyRoutes() []ProxyRoute {
-	var out []ProxyRoute
-	for _, s := range r.Decls.UIs() {
-		route := ProxyRoute{Path: s.UI.Path, Service: s.Name, BasicAuth: s.UI.Login.Proxy}
-		for _, p := range s.UI.PrivatePaths() {
-			route.Private = append(route.Private, PrivatePath{Path: p, Why: s.UI.Private[p]})
-		}
-		out = append(out, route)
-	}
-	return out
 }
 
 var localHref = regexp.MustCompile(`href="(/[^"]*)"`)
@@ -137,15 +131,15 @@ func (r *Repo) checkReadmes() {
 		if err != nil {
 			continue // a copy of the configs without the docs (the stack test's)
 		}
-		for _, s := range r.Decls.UIs() {
-			found := false
-			for _, l := range strings.Split(string(data), "\n") {
-				// | Title | `/path/` | login |
-				if cells := strings.Split(l, "|"); len(cells) > 3 && strings.HasPrefix(strings.TrimSpace(cells[2]), "`"+s.UI.Open+"`") {
-					found = true
-					break
-				}
+		// The second cell of each table row: | Title | `/path/` | login |
+		var urls []string
+		for _, l := range strings.Split(string(data), "\n") {
+			if cells := strings.Split(l, "|"); len(cells) > 3 {
+				urls = append(urls, strings.TrimSpace(cells[2]))
 			}
+		}
+		for _, s := range r.Decls.UIs() {
+			found := slices.ContainsFunc(urls, func(c string) bool { return strings.HasPrefix(c, "`"+s.UI.Open+"`") })
 			if !found {
 				r.f.Errorf("readme", file, "", fmt.Sprintf("add a row | %s | `%s` | (its login) | to the table of URLs", s.UI.Title, s.UI.Open), "%s has no row for the UI %s of service %s in its table of URLs", file, s.UI.Open, s.Name)
 			}

@@ -151,8 +151,7 @@ func (r *Repo) checkGrafana() {
 		}
 		if env("GF_AUTH_ANONYMOUS_ENABLED") != "false" {
 			pos := ""
-			if data, err := os.ReadFile(r.path(composeFile)); err == nil {
-				doc := yamlpos.Parse(data)
+			if doc := r.composeDoc; r.compose != nil {
 				if pos = doc.LineString("services.grafana.environment.GF_AUTH_ANONYMOUS_ENABLED"); pos == "" {
 					pos = doc.LineString("services.grafana.environment")
 				}

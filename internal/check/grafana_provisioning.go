@@ -61,8 +61,7 @@ func (r *Repo) checkGrafanaProvisioning() {
 	if mount < 0 {
 		return // the image's own folders are visible
 	}
-	data, _ := os.ReadFile(r.path(composeFile))
-	pos := yamlpos.Parse(data).LineString(fmt.Sprintf("services.grafana.volumes[%d]", mount))
+	pos := r.composeDoc.LineString(fmt.Sprintf("services.grafana.volumes[%d]", mount))
 	for _, folder := range provisioningFolders {
 		rel := provisioningDir + "/" + folder.name
 		entries, err := os.ReadDir(r.path(rel))

@@ -17,6 +17,7 @@ func provisioningFindings(t *testing.T, dir string) finding.List {
 	t.Helper()
 	r := &Repo{Dir: dir}
 	r.loadEnv("")
+	r.loadCompose()
 	r.checkCompose(context.Background())
 	if r.Project == nil {
 		t.Fatalf("compose.yaml did not load: %v", r.f)

@@ -11,22 +11,9 @@ import (
 
 const nginxFile = "nginx/nginx.conf"
 
-// ProxyRoute is a path the proxy must serve, the service behind it and
-// whether the proxy must ask for credentials (the UI has no login). The
-// routes come from the services' x-ops.ui declarations in compose.yaml.
-type ProxyRoute struct {
-	Path      string
-	Service   string
-	BasicAuth bool
-	// Private are paths under Path that the service answers without a
-	// login, which the proxy must not serve.
-	Private []PrivatePath
-}
-
-// PrivatePath is a path the proxy must not serve and what it gives away.
-type PrivatePath struct{ Path, Why string }
-
-var nginxErrLine = regexp.MustCompile(`nginx\.conf:(\d+)`)
+// nginxErrLine finds the line `nginx -t` names in the file it tested
+// (nginx.conf, docker-socket-proxy.conf).
+var nginxErrLine = regexp.MustCompile(`\.conf:(\d+)`)
 
 func (r *Repo) checkNginx() {
 	data, ok := r.read(nginxFile)
@@ -96,28 +83,31 @@ func (r *Repo) checkNginx() {
 		}
 	}
 	servers := nginxconf.Find(ds, "server")
-	for _, route := range r.proxyRoutes() {
-		loc := prefixLocation(ds, route.Path)
+	// The UIs the proxy must serve: each service's x-ops.ui.
+	for _, d := range r.Decls.UIs() {
+		ui, svc := d.UI, d.Name
+		loc := prefixLocation(ds, ui.Path)
 		if loc == nil {
-			r.f.Errorf("nginx", nginxFile, serverLine, fmt.Sprintf("add `location %s` proxying to %s", route.Path, route.Service), "the proxy does not serve %s", route.Path)
+			r.f.Errorf("nginx", nginxFile, serverLine, fmt.Sprintf("add `location %s` proxying to %s", ui.Path, svc), "the proxy does not serve %s", ui.Path)
 			continue
 		}
 		if up := locationUpstream(loc); up != "" {
 			host, _, _ := net.SplitHostPort(up)
-			if host != route.Service {
-				r.f.Errorf("nginx", nginxFile, fmt.Sprint(loc.Line), fmt.Sprintf("proxy %s to %s", route.Path, route.Service), "%s proxies to %s, not %s", route.Path, host, route.Service)
+			if host != svc {
+				r.f.Errorf("nginx", nginxFile, fmt.Sprint(loc.Line), fmt.Sprintf("proxy %s to %s", ui.Path, svc), "%s proxies to %s, not %s", ui.Path, host, svc)
 			}
 		}
-		if route.BasicAuth && !asksLogin(loc) {
-			r.f.Errorf("nginx", nginxFile, fmt.Sprint(loc.Line), "add auth_basic and auth_basic_user_file /etc/nginx/htpasswd", "%s has no login of its own and the proxy does not ask for one", route.Path)
+		if ui.Login.Proxy && !asksLogin(loc) {
+			r.f.Errorf("nginx", nginxFile, fmt.Sprint(loc.Line), "add auth_basic and auth_basic_user_file /etc/nginx/htpasswd", "%s has no login of its own and the proxy does not ask for one", ui.Path)
 		}
-		if prefix := r.servicePrefix(route.Service); prefix != "" && prefix+"/" != route.Path {
-			r.f.Errorf("nginx", nginxFile, fmt.Sprint(loc.Line), fmt.Sprintf("serve %s under %s/ or change its prefix in compose.yaml", route.Service, prefix), "%s serves under %s but the proxy location is %s", route.Service, prefix, route.Path)
+		if prefix := r.servicePrefix(svc); prefix != "" && prefix+"/" != ui.Path {
+			r.f.Errorf("nginx", nginxFile, fmt.Sprint(loc.Line), fmt.Sprintf("serve %s under %s/ or change its prefix in compose.yaml", svc, prefix), "%s serves under %s but the proxy location is %s", svc, prefix, ui.Path)
 		}
-		for _, private := range route.Private {
+		// Paths the service answers without its login (x-ops.ui.private).
+		for _, private := range ui.PrivatePaths() {
 			for _, srv := range servers {
-				if m := MatchLocation(srv, private.Path); m != nil && proxies(m) && !asksLogin(m) {
-					r.f.Errorf("nginx", nginxFile, fmt.Sprint(m.Line), fmt.Sprintf("add `location = %s { return 404; }` before location %s; Prometheus scrapes %s inside the network", private.Path, route.Path, route.Service), "%s is served without a login through location %s: it gives away %s", private.Path, strings.Join(m.Args, " "), private.Why)
+				if m := MatchLocation(srv, private); m != nil && proxies(m) && !asksLogin(m) {
+					r.f.Errorf("nginx", nginxFile, fmt.Sprint(m.Line), fmt.Sprintf("add `location = %s { return 404; }` before location %s; Prometheus scrapes %s inside the network", private, ui.Path, svc), "%s is served without a login through location %s: it gives away %s", private, strings.Join(m.Args, " "), ui.Private[private])
 				}
 			}
 		}

@@ -457,7 +457,7 @@ func (r *Repo) validateNginx(ctx context.Context, opts *ToolOptions, v *validati
 		if !passed {
 			v.run.Status = VFailed
 			pos := ""
-			if m := regexp.MustCompile(regexp.QuoteMeta(filepath.Base(c.file)) + `:(\d+)`).FindStringSubmatch(out); m != nil {
+			if m := nginxErrLine.FindStringSubmatch(out); m != nil {
 				pos = m[1]
 			}
 			v.findings.Errorf("nginx", c.file, pos, "fix the directive nginx names", "`nginx -t` fails: %s", strings.TrimSpace(out))

@@ -57,8 +57,8 @@ func (r *Repo) checkVariables() {
 		defined[k] = true
 	}
 	used := map[string]bool{}
-	if data, err := os.ReadFile(r.path(composeFile)); err == nil {
-		for _, ref := range ScanVariables(string(data)) {
+	if r.compose != nil {
+		for _, ref := range ScanVariables(string(r.compose)) {
 			used[ref.Name] = true
 			if !defined[ref.Name] {
 				r.f.Errorf("variables", composeFile, fmt.Sprint(ref.Line), fmt.Sprintf("add %s=<value> with a comment to .env.example (and run opsctl init)", ref.Name), "${%s} is not defined in .env.example", ref.Name)

@@ -23,6 +23,10 @@ func Parse(data []byte) *Doc {
 	return &Doc{root: n.Content[0]}
 }
 
+// Root is the document's top node (nil for a document that did not
+// parse), for a reader that needs more than lines (comments, say).
+func (d *Doc) Root() *yaml.Node { return d.root }
+
 var segment = regexp.MustCompile(`([^.\[\]]+)|\[(\d+)\]`)
 
 // Line returns the line of the deepest node of path that exists (so a

@@ -1,7 +1,6 @@
 package dashboards
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -39,16 +38,6 @@ func lokiQueries(t *testing.T) map[string]string {
 	}
 	out := map[string]string{}
 	for _, d := range all {
-		b, err := Render(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var parsed struct {
-			Panels []panelJSON `json:"panels"`
-		}
-		if err := json.Unmarshal(b, &parsed); err != nil {
-			t.Fatal(err)
-		}
 		var walk func([]panelJSON)
 		walk = func(ps []panelJSON) {
 			for _, p := range ps {
@@ -60,7 +49,7 @@ func lokiQueries(t *testing.T) map[string]string {
 				walk(p.Panels)
 			}
 		}
-		walk(parsed.Panels)
+		walk(renderedPanels(t, d))
 	}
 	return out
 }

@@ -322,18 +322,8 @@ func TestLogsDashboard(t *testing.T) {
 	if !slices.Equal(names, []string{"project", "service", "search"}) {
 		t.Errorf("variables %v", names)
 	}
-	b, err := Render(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var parsed struct {
-		Panels []panelJSON `json:"panels"`
-	}
-	if err := json.Unmarshal(b, &parsed); err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, p := range parsed.Panels {
+	for _, p := range renderedPanels(t, d) {
 		for _, q := range p.Targets {
 			n++
 			if q.Datasource.Type != LokiType || !strings.Contains(q.Expr, `compose_project=~"$project"`) || !strings.Contains(q.Expr, `compose_service=~"$service"`) {
@@ -344,4 +334,20 @@ func TestLogsDashboard(t *testing.T) {
 	if n < 5 {
 		t.Errorf("%d queries, want volume, errors, levels and two line panels", n)
 	}
+}
+
+// renderedPanels renders d as the committed JSON and reads its panels back.
+func renderedPanels(t *testing.T, d dashboard.Dashboard) []panelJSON {
+	t.Helper()
+	b, err := Render(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parsed struct {
+		Panels []panelJSON `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &parsed); err != nil {
+		t.Fatal(err)
+	}
+	return parsed.Panels
 }

@@ -41,34 +41,29 @@ func (r *Runner) ContainerUsage(ctx context.Context, names map[string]string) ([
 	}
 	sort.Strings(ids)
 	byName := map[string]*Usage{}
-	out, err := r.docker(ctx, append([]string{"inspect", "--format", "{{.Name}} {{.Id}} {{.HostConfig.Memory}} {{.State.OOMKilled}}"}, ids...)...)
+	// docker inspect answers in the order asked; docker stats by name.
+	out, err := r.docker(ctx, append([]string{"inspect", "--format", "{{.Name}} {{.HostConfig.Memory}} {{.State.OOMKilled}}"}, ids...)...)
 	if err != nil {
 		return nil, err
 	}
-	byID := map[string]*Usage{}
 	for i, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
-		if len(f) != 4 || i >= len(ids) {
+		if len(f) != 3 || i >= len(ids) {
 			return nil, fmt.Errorf("docker inspect: unexpected line %q", line)
 		}
-		limit, _ := strconv.ParseFloat(f[2], 64)
-		u := &Usage{Service: names[ids[i]], LimitBytes: limit, OOMKilled: f[3] == "true"}
-		byName[strings.TrimPrefix(f[0], "/")] = u
-		byID[f[1][:12]] = u
+		limit, _ := strconv.ParseFloat(f[1], 64)
+		byName[strings.TrimPrefix(f[0], "/")] = &Usage{Service: names[ids[i]], LimitBytes: limit, OOMKilled: f[2] == "true"}
 	}
 	out, err = r.docker(ctx, append([]string{"stats", "--no-stream", "--format", "{{json .}}"}, ids...)...)
 	if err != nil {
 		return nil, err
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		var st struct{ ID, Name, MemUsage, CPUPerc string }
+		var st struct{ Name, MemUsage, CPUPerc string }
 		if err := json.Unmarshal([]byte(line), &st); err != nil {
 			return nil, fmt.Errorf("docker stats: %v: %q", err, line)
 		}
 		u := byName[st.Name]
-		if u == nil && len(st.ID) >= 12 {
-			u = byID[st.ID[:12]]
-		}
 		if u == nil {
 			continue
 		}

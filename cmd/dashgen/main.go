@@ -1,10 +1,12 @@
-// Command dashgen writes the Grafana dashboards defined as code in
-// internal/dashboards to JSON files, one <uid>.json per dashboard, which
-// Grafana provisions.
+// Command dashgen writes the dashboards defined as code: the Grafana
+// dashboards of internal/dashboards as JSON files, one <uid>.json per
+// dashboard, which Grafana provisions; and Superset's datasets, charts and
+// dashboards of internal/supersetassets as the files of Superset's import
+// bundle, which superset-init imports.
 //
-//	go run ./cmd/dashgen                 # regenerate grafana/dashboards/*.json
+//	go run ./cmd/dashgen                 # regenerate grafana/dashboards and superset/assets
 //	go run ./cmd/dashgen -check          # exit 1 if a committed file is stale
-//	go run ./cmd/dashgen -out /tmp/dash  # write elsewhere
+//	go run ./cmd/dashgen -out /tmp/dash -superset-out /tmp/assets  # write elsewhere
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 	"path/filepath"
 
 	"github.com/okx-hft/okx-hft-ops/internal/dashboards"
+	"github.com/okx-hft/okx-hft-ops/internal/supersetassets"
 )
 
 func main() {
@@ -26,10 +29,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("dashgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", dashboards.DefaultDir, "folder of the dashboard JSON files")
+	supersetOut := fs.String("superset-out", supersetassets.DefaultDir, "folder of Superset's asset bundle")
 	check := fs.Bool("check", false, "write nothing; exit 1 and name the files that differ from what the code generates")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: dashgen [-out dir] [-check]\n\n"+
-			"Writes every dashboard of internal/dashboards as <uid>.json into -out.\n\n"+
+		fmt.Fprintf(stderr, "usage: dashgen [-out dir] [-superset-out dir] [-check]\n\n"+
+			"Writes every dashboard of internal/dashboards as <uid>.json into -out, and\n"+
+			"Superset's asset bundle of internal/supersetassets into -superset-out.\n\n"+
 			"example:\n  go run ./cmd/dashgen -check\n\nflags:\n")
 		fs.PrintDefaults()
 	}
@@ -56,12 +61,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
+	if !*check {
+		if err := supersetassets.Write(*supersetOut); err != nil {
+			fmt.Fprintf(stderr, "dashgen: %v\n", err)
+			return 1
+		}
+	}
+	assetsStale, err := supersetassets.Diff(*supersetOut)
+	if err != nil {
+		fmt.Fprintf(stderr, "dashgen: %v\n", err)
+		return 1
+	}
+	for _, p := range assetsStale {
+		fmt.Fprintf(stderr, "%s: differs from what internal/supersetassets generates\n", filepath.Join(*supersetOut, p))
+	}
+
 	stale, err := dashboards.Stale(*out)
 	if err != nil {
 		fmt.Fprintf(stderr, "dashgen: %v\n", err)
 		return 1
 	}
-	if len(stale) == 0 {
+	if len(stale) == 0 && len(assetsStale) == 0 {
 		if *check {
 			fmt.Fprintf(stdout, "%s is up to date\n", *out)
 		}
@@ -71,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %s\n", filepath.Join(*out, s.Name), s.Problem())
 	}
 	if *check {
-		fmt.Fprintf(stderr, "dashgen: %d stale file(s) in %s; run: go run ./cmd/dashgen\n", len(stale), *out)
+		fmt.Fprintf(stderr, "dashgen: %d stale file(s) in %s and %s; run: go run ./cmd/dashgen\n", len(stale)+len(assetsStale), *out, *supersetOut)
 	}
 	return 1
 }

@@ -150,3 +150,38 @@ func TestUsage(t *testing.T) {
 		t.Errorf("unknown flag: exit %d, want 2", code)
 	}
 }
+
+func TestCheckNamesStaleSupersetAsset(t *testing.T) {
+	dir := t.TempDir()
+	flags := []string{"-out", "out", "-superset-out", "assets"}
+	if code, _, errOut := dashgen(t, dir, flags...); code != 0 || errOut != "" {
+		t.Fatalf("generate: exit %d, stderr %q", code, errOut)
+	}
+	code, out, errOut := dashgen(t, dir, append(flags, "-check")...)
+	if code != 0 || out != "out is up to date\n" || errOut != "" {
+		t.Fatalf("-check on fresh output: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+
+	target := filepath.Join(dir, "assets", "charts", "market_trades.yaml")
+	data, err := os.ReadFile(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := append(append([]byte{}, data...), "# edited in Superset\n"...)
+	if err := os.WriteFile(target, edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = dashgen(t, dir, append(flags, "-check")...)
+	if code != 1 || out != "" {
+		t.Errorf("-check on an edited chart: exit %d, stdout %q; want exit 1, no stdout", code, out)
+	}
+	mustContain(t, "stderr", errOut,
+		"assets/charts/market_trades.yaml: differs from what internal/supersetassets generates",
+		"run: go run ./cmd/dashgen")
+	if strings.Count(errOut, "differs from") != 1 {
+		t.Errorf("-check names more than the edited file:\n%s", errOut)
+	}
+	if got, _ := os.ReadFile(target); !bytes.Equal(got, edited) {
+		t.Error("-check rewrote the file")
+	}
+}

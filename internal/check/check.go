@@ -93,6 +93,7 @@ func RunReport(ctx context.Context, dir string, opts Options) Report {
 	r.checkReadmes()
 	r.checkGrafana()
 	r.checkGrafanaProvisioning()
+	r.checkSupersetAssets()
 	r.checkLoki()
 	r.checkAlloy()
 	r.checkImagesBuilt()

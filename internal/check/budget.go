@@ -18,8 +18,7 @@ const budgetFix = "add `deploy: {resources: {limits: {memory: 128M, cpus: \"0.5\
 // a memory reservation and a CPU limit, each with its reason in a
 // `# budget:` comment, and the limits of the services `up` starts by
 // default (the demo profile aside) to fit OPS_MEMORY_BUDGET of .env.
-func (r *Repo) checkBudgets(at func(string) string) {
-	root := r.composeDoc.Root()
+func (r *Repo) checkBudgets() {
 	var sum int64
 	var counted []string
 	for _, name := range r.Project.ServiceNames() {
@@ -28,6 +27,8 @@ func (r *Repo) checkBudgets(at func(string) string) {
 			continue // one-shot: runs before the services it gates
 		}
 		base := "services." + name
+		src := r.src(name)
+		at, composeFile := src.at, src.rel
 		res := types.Resources{}
 		if s.Deploy != nil {
 			res = s.Deploy.Resources
@@ -49,7 +50,7 @@ func (r *Repo) checkBudgets(at func(string) string) {
 		if res.Reservations.MemoryBytes > res.Limits.MemoryBytes {
 			r.f.Errorf("compose-budget", composeFile, at(base+".deploy"), "reserve at most the limit", "service %s reserves %s but is limited to %s", name, units.BytesSize(float64(res.Reservations.MemoryBytes)), units.BytesSize(float64(res.Limits.MemoryBytes)))
 		}
-		if k := ownKey(root, name, "deploy"); k != nil && !strings.Contains(k.HeadComment, "budget:") {
+		if k := ownKey(src.doc.Root(), name, "deploy"); k != nil && !strings.Contains(k.HeadComment, "budget:") {
 			r.f.Errorf("compose-budget", composeFile, fmt.Sprint(k.Line), "write `# budget: <why this much>` on the line above deploy:", "service %s has a budget without its reason", name)
 		}
 		if len(s.Profiles) == 0 {

@@ -46,6 +46,8 @@ type Repo struct {
 
 	compose    []byte              // compose.yaml, read once (nil: it cannot be read)
 	composeDoc *yamlpos.Doc        // compose.yaml parsed for line lookups
+	sources    []composeSource     // compose.yaml, then the files it includes
+	svcSource  map[string]int      // service → the index in sources of the file defining it
 	External   map[string][]string // x-external-services
 
 	envBroken     bool                // the env file has lines compose-go cannot read

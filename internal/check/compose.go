@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -112,6 +113,9 @@ func (r *Repo) checkCompose(ctx context.Context) {
 		r.Project = nil
 		return
 	}
+	for _, src := range r.sources[1:] {
+		r.loadAlone(ctx, src, envPath)
+	}
 	r.External = map[string][]string{}
 	if ext, ok := r.Project.Extensions["x-external-services"].(map[string]any); ok {
 		for name, v := range ext {
@@ -122,6 +126,45 @@ func (r *Repo) checkCompose(ctx context.Context) {
 			}
 		}
 	}
+}
+
+var quotedName = regexp.MustCompile(`"([A-Za-z0-9_.-]+)"`)
+
+// loadAlone loads an included compose file as its own project, as
+// `docker compose --env-file .env -f FILE up` does from the repository
+// root: its folder is the project directory, and every service, network
+// and volume it names must be defined in it.
+func (r *Repo) loadAlone(ctx context.Context, src composeSource, envPath string) {
+	file := r.path(src.rel)
+	opts, err := cli.NewProjectOptions([]string{file},
+		cli.WithWorkingDirectory(filepath.Dir(file)),
+		cli.WithEnvFiles(envPath),
+		cli.WithDotEnv,
+		cli.WithDiscardEnvFile,
+		cli.WithProfiles([]string{"*"}),
+	)
+	if err == nil {
+		_, err = opts.LoadProject(ctx)
+	}
+	if err == nil {
+		return
+	}
+	msg := strings.ReplaceAll(err.Error(), r.Dir+string(os.PathSeparator), "")
+	pos := ""
+	if m := composeErrPath.FindString(msg); m != "" {
+		pos = src.doc.LineString(m)
+	}
+	if pos == "" {
+		// "service "a" depends on undefined service "b"": the line naming
+		// the last quoted name, when one line does.
+		if q := quotedName.FindAllStringSubmatch(msg, -1); len(q) > 0 {
+			name := q[len(q)-1][1]
+			pos = uniqueLine(string(src.data), func(line string) bool {
+				return !strings.HasPrefix(strings.TrimSpace(line), "#") && strings.Contains(line, name)
+			})
+		}
+	}
+	r.f.Errorf("compose", src.rel, pos, "define in "+src.rel+" everything its services name (a service it depends on, its networks and volumes): it must start alone with docker compose -f "+src.rel, "%s does not load on its own: %s", src.rel, msg)
 }
 
 // uniqueLine is the line number of the one line of src that match
@@ -185,7 +228,7 @@ func ImagePinned(image string) string {
 }
 
 func (r *Repo) checkComposePolicy() {
-	data, doc := r.compose, r.composeDoc
+	doc := r.composeDoc
 	at := func(path string) string { return doc.LineString(path) }
 
 	oneShotNeeded := map[string]bool{}
@@ -200,6 +243,8 @@ func (r *Repo) checkComposePolicy() {
 	for _, name := range r.Project.ServiceNames() {
 		s := r.Project.Services[name]
 		base := "services." + name
+		src := r.src(name)
+		at, composeFile := src.at, src.rel
 		if why := ImagePinned(s.Image); why != "" {
 			r.f.Errorf("compose-image", composeFile, at(base+".image"), "pin an exact version listed in the image's release notes, e.g. prom/prometheus:v3.15.0", "service %s: %s", name, why)
 		}
@@ -236,7 +281,7 @@ func (r *Repo) checkComposePolicy() {
 				r.f.Errorf("compose-ports", composeFile, pos, "bind debugging ports to ${OPS_DEBUG_BIND} (127.0.0.1); only the reverse proxy is published on ${OPS_BIND_ADDRESS}", "service %s publishes port %d on %s", name, p.Target, host)
 			}
 		}
-		r.checkServiceNetworks(name, s, at)
+		r.checkServiceNetworks(name, s, src)
 		for _, target := range r.Decls.Get(name).State {
 			named := false
 			for _, v := range s.Volumes {
@@ -247,6 +292,25 @@ func (r *Repo) checkComposePolicy() {
 			if !named {
 				r.f.Errorf("compose-volume", composeFile, at(base+".volumes"), fmt.Sprintf("mount a named volume at %s (declare it under top-level volumes:)", target), "service %s keeps state in %s (x-ops.state) without a named volume: it is lost with the container", name, target)
 			}
+		}
+	}
+	// Each file's own declaration: where compose.yaml and a file it
+	// includes both declare a network, compose merges them, and the
+	// included one could hide a wrong one here.
+	for _, src := range r.sources {
+		var top struct {
+			Networks map[string]struct {
+				External any `yaml:"external"`
+			} `yaml:"networks"`
+		}
+		if yaml.Unmarshal(src.data, &top) != nil {
+			continue
+		}
+		if n, ok := top.Networks[internalNet]; ok && n.External == true {
+			r.f.Errorf("compose-network", src.rel, src.at("networks."+internalNet), "declare `networks: internal: {}`", "network %s must be this stack's own network: the node's services talk there, out of reach of the trading stacks", internalNet)
+		}
+		if n, ok := top.Networks[sharedNet]; ok && n.External != true {
+			r.f.Errorf("compose-network", src.rel, src.at("networks."+sharedNet), "declare `networks: hft_network: {name: hft_network, external: true}`", "network %s must be external so the collector, executor and TimescaleDB stacks can join it", sharedNet)
 		}
 	}
 	if n, ok := r.Project.Networks[internalNet]; !ok || bool(n.External) {
@@ -271,8 +335,10 @@ func (r *Repo) checkComposePolicy() {
 			}
 		}
 	}
-	r.checkSecretArgs(data)
-	r.checkBudgets(at)
+	for _, src := range r.sources {
+		r.checkSecretArgs(src)
+	}
+	r.checkBudgets()
 	if _, err := os.Stat(r.path("secrets/htpasswd")); errors.Is(err, fs.ErrNotExist) && r.EnvPath == ".env" {
 		r.f.Warnf("proxy-auth", "secrets/htpasswd", "", "run `opsctl init`", "the proxy's basic-auth file is missing; nginx will refuse every protected UI")
 	}
@@ -292,9 +358,9 @@ var runtimeRef = regexp.MustCompile(`\$\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
 // into a service's command, entrypoint or healthcheck test: the value is
 // then an argument of a process, readable in the host's process list. The
 // fix is an environment variable the program reads itself, or a file.
-func (r *Repo) checkSecretArgs(data []byte) {
+func (r *Repo) checkSecretArgs(src composeSource) {
 	var root yaml.Node
-	if yaml.Unmarshal(data, &root) != nil || len(root.Content) == 0 {
+	if yaml.Unmarshal(src.data, &root) != nil || len(root.Content) == 0 {
 		return
 	}
 	services := mappingValue(root.Content[0], "services")
@@ -329,7 +395,7 @@ func (r *Repo) checkSecretArgs(data []byte) {
 						continue
 					}
 					seen[hit{v.Line, k}] = true
-					r.f.Errorf("compose-secret-argv", composeFile, fmt.Sprint(v.Line),
+					r.f.Errorf("compose-secret-argv", src.rel, fmt.Sprint(v.Line),
 						fmt.Sprintf("pass %s in services.%s.environment (or a file) under the name the program reads, and drop it from %s", k, name, key),
 						"service %s puts the secret %s into its %s: it becomes a process argument, readable by every user of the host (ps -eo args)", name, k, key)
 				}

@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,9 +19,29 @@ const landingFile = "nginx/html/index.html"
 // readmes must name every UI the node serves.
 var readmes = []string{"README.md", "README.ru.md"}
 
-// loadCompose reads compose.yaml, once for every check, and each
-// service's x-ops declaration in it; a declaration that cannot be used is
-// an error at its line.
+// composeSource is one compose file of the node: compose.yaml or a file
+// it includes (mlflow/compose.yaml, superset/compose.yaml).
+type composeSource struct {
+	rel  string // relative to the repository root
+	data []byte
+	doc  *yamlpos.Doc
+}
+
+// at is the line of a key path in the file, "" when unknown.
+func (c composeSource) at(path string) string { return c.doc.LineString(path) }
+
+// src is the compose file that defines the service (compose.yaml when no
+// file does).
+func (r *Repo) src(service string) composeSource {
+	if i, ok := r.svcSource[service]; ok {
+		return r.sources[i]
+	}
+	return composeSource{rel: composeFile, data: r.compose, doc: r.composeDoc}
+}
+
+// loadCompose reads compose.yaml and the files it includes, once for
+// every check, and each service's x-ops declaration in them; a
+// declaration that cannot be used is an error at its line.
 func (r *Repo) loadCompose() {
 	data, ok := r.read(composeFile)
 	r.composeDoc = yamlpos.Parse(data)
@@ -28,18 +49,45 @@ func (r *Repo) loadCompose() {
 		return
 	}
 	r.compose = data
-	var problems []opsdecl.Problem
-	r.Decls, problems = opsdecl.Parse(data)
-	for _, p := range problems {
-		r.f.Errorf("x-ops", composeFile, fmt.Sprint(p.Line), p.Fix, "service %s: %s", p.Service, p.Msg)
+	r.svcSource = map[string]int{}
+	var load func(rel string, data []byte)
+	load = func(rel string, data []byte) {
+		for _, s := range r.sources {
+			if s.rel == rel {
+				r.f.Errorf("compose", rel, "", "remove the include that leads back to it", "%s is included twice (an include cycle)", rel)
+				return
+			}
+		}
+		r.sources = append(r.sources, composeSource{rel: rel, data: data, doc: yamlpos.Parse(data)})
+		decls, problems := opsdecl.ParseFile(rel, data)
+		for _, p := range problems {
+			r.f.Errorf("x-ops", p.File, fmt.Sprint(p.Line), p.Fix, "service %s: %s", p.Service, p.Msg)
+		}
+		for _, d := range decls {
+			r.svcSource[d.Name] = len(r.sources) - 1
+		}
+		r.Decls = append(r.Decls, decls...)
+		for _, inc := range opsdecl.Includes(data) {
+			if filepath.IsAbs(inc) || strings.Contains(inc, "://") {
+				continue
+			}
+			child := filepath.ToSlash(filepath.Join(filepath.Dir(rel), inc))
+			b, err := os.ReadFile(r.path(child))
+			if err != nil {
+				r.f.Errorf("compose", rel, fmt.Sprint(yamlpos.FindText(data, inc)), "restore "+child+" (git checkout -- "+child+") or remove it from include:", "includes %s, which cannot be read: %v", child, err)
+				continue
+			}
+			load(child, b)
+		}
 	}
+	load(composeFile, data)
 	for _, s := range r.Decls.UIs() {
 		for _, key := range []string{s.UI.Login.User, s.UI.Login.Password} {
 			if key == "" || r.Example == nil {
 				continue
 			}
 			if _, defined := r.Example.Get(key); !defined {
-				r.f.Errorf("x-ops", composeFile, fmt.Sprint(s.Line), "add "+key+" to .env.example, or name the key that holds the login", "service %s: x-ops.ui.login names %s, which .env.example does not define", s.Name, key)
+				r.f.Errorf("x-ops", s.File, fmt.Sprint(s.Line), "add "+key+" to .env.example, or name the key that holds the login", "service %s: x-ops.ui.login names %s, which .env.example does not define", s.Name, key)
 			}
 		}
 	}
@@ -53,7 +101,8 @@ var lifecycleFlags = []string{"--web.enable-lifecycle", "--web.enable-admin-api"
 // service also joins hft_network only with an x-ops.hft_network that says
 // why and what guards it; a demo stand-in for a sibling's service is on
 // hft_network only.
-func (r *Repo) checkServiceNetworks(name string, s types.ServiceConfig, at func(string) string) {
+func (r *Repo) checkServiceNetworks(name string, s types.ServiceConfig, src composeSource) {
+	at, composeFile := src.at, src.rel
 	d := r.Decls.Get(name)
 	base := "services." + name
 	if s.NetworkMode == "none" {

@@ -57,11 +57,11 @@ func (r *Repo) checkVariables() {
 		defined[k] = true
 	}
 	used := map[string]bool{}
-	if r.compose != nil {
-		for _, ref := range ScanVariables(string(r.compose)) {
+	for _, src := range r.sources {
+		for _, ref := range ScanVariables(string(src.data)) {
 			used[ref.Name] = true
 			if !defined[ref.Name] {
-				r.f.Errorf("variables", composeFile, fmt.Sprint(ref.Line), fmt.Sprintf("add %s=<value> with a comment to .env.example (and run opsctl init)", ref.Name), "${%s} is not defined in .env.example", ref.Name)
+				r.f.Errorf("variables", src.rel, fmt.Sprint(ref.Line), fmt.Sprintf("add %s=<value> with a comment to .env.example (and run opsctl init)", ref.Name), "${%s} is not defined in .env.example", ref.Name)
 			}
 		}
 	}

@@ -22,14 +22,16 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// File is where the declarations live, relative to the repository root.
+// File is where the declarations live, relative to the repository root,
+// with the files it includes (Files).
 const File = "compose.yaml"
 
 // Service is one service's declaration. A service without x-ops has a
 // zero Service (no UI, no state, internal network only).
 type Service struct {
 	Name string
-	Line int // of the service's key in compose.yaml
+	File string // the compose file that defines it, relative to the repository root
+	Line int    // of the service's key in File
 	// UI is the service's web UI behind the proxy, nil for none.
 	UI *UI
 	// State lists the container paths that hold state: each must be a
@@ -73,13 +75,18 @@ type Shared struct {
 // Problem is a declaration that cannot be used, at its line.
 type Problem struct {
 	Service string
+	File    string
 	Line    int
 	Msg     string
 	Fix     string
 }
 
 func (p Problem) Error() string {
-	return fmt.Sprintf("%s:%d: service %s: %s (%s)", File, p.Line, p.Service, p.Msg, p.Fix)
+	file := p.File
+	if file == "" {
+		file = File
+	}
+	return fmt.Sprintf("%s:%d: service %s: %s (%s)", file, p.Line, p.Service, p.Msg, p.Fix)
 }
 
 // Decls are the declarations of every service, in compose.yaml's order.
@@ -113,21 +120,115 @@ func (d Decls) UIs() []Service {
 	return out
 }
 
-// Load reads the declarations of the repository at dir.
+// Load reads the declarations of the repository at dir: compose.yaml's
+// services and those of the files it includes.
 func Load(dir string) (Decls, error) {
-	data, err := os.ReadFile(filepath.Join(dir, File))
+	return LoadFile(dir, File)
+}
+
+// LoadFile reads the declarations of one compose file of the repository at
+// dir (relative to dir) and of the files it includes.
+func LoadFile(dir, file string) (Decls, error) {
+	files, err := Files(dir, file)
 	if err != nil {
 		return nil, err
 	}
-	d, problems := Parse(data)
-	if len(problems) > 0 {
-		msgs := make([]string, len(problems))
-		for i, p := range problems {
-			msgs[i] = p.Error()
+	var out Decls
+	var msgs []string
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			return nil, err
 		}
+		d, problems := ParseFile(f, data)
+		for _, p := range problems {
+			msgs = append(msgs, p.Error())
+		}
+		out = append(out, d...)
+	}
+	if len(msgs) > 0 {
 		return nil, fmt.Errorf("%s; run opsctl check", strings.Join(msgs, "; "))
 	}
-	return d, nil
+	return out, nil
+}
+
+// Files returns file (relative to dir) followed by the compose files it
+// includes, depth first, each relative to dir. A file that cannot be read
+// is an error; one that is not YAML includes nothing (compose-go reports
+// it).
+func Files(dir, file string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	var walk func(rel string) error
+	walk = func(rel string) error {
+		rel = filepath.ToSlash(filepath.Clean(rel))
+		if seen[rel] {
+			return fmt.Errorf("%s: include cycle", rel)
+		}
+		seen[rel] = true
+		out = append(out, rel)
+		data, err := os.ReadFile(filepath.Join(dir, rel))
+		if err != nil {
+			return err
+		}
+		for _, inc := range Includes(data) {
+			if filepath.IsAbs(inc) || strings.Contains(inc, "://") {
+				continue // outside the repository: not this node's declarations
+			}
+			if err := walk(filepath.Join(filepath.Dir(rel), inc)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(file); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Includes lists the paths a compose file's top-level `include` names, as
+// written (relative to the file's folder): the short form (a string) and
+// the long one (path: a string or a list, the first being the file).
+func Includes(data []byte) []string {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 {
+		return nil
+	}
+	inc := value(doc.Content[0], "include")
+	if inc == nil || inc.Kind != yaml.SequenceNode {
+		return nil
+	}
+	var out []string
+	for _, e := range inc.Content {
+		switch e.Kind {
+		case yaml.ScalarNode:
+			out = append(out, e.Value)
+		case yaml.MappingNode:
+			p := value(e, "path")
+			switch {
+			case p == nil:
+			case p.Kind == yaml.ScalarNode:
+				out = append(out, p.Value)
+			case p.Kind == yaml.SequenceNode && len(p.Content) > 0:
+				out = append(out, p.Content[0].Value)
+			}
+		}
+	}
+	return out
+}
+
+// ParseFile is Parse of the compose file named file (for the File of each
+// declaration and problem).
+func ParseFile(file string, data []byte) (Decls, []Problem) {
+	d, problems := Parse(data)
+	for i := range d {
+		d[i].File = file
+	}
+	for i := range problems {
+		problems[i].File = file
+	}
+	return d, problems
 }
 
 // Parse reads the declarations from compose.yaml's content. A file that is

@@ -104,7 +104,8 @@ func cmdDown(args []string, stdout, stderr io.Writer) int {
 func cmdDoctor(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("doctor", stderr)
 	dir := fs.String("dir", ".", "repository root (for .env)")
-	base := fs.String("url", "", "the proxy's URL (default http://${OPS_BIND_ADDRESS}:${OPS_HTTP_PORT}, loopback for a wildcard address)")
+	base := fs.String("url", "", "the proxy's URL (default http://${OPS_BIND_ADDRESS}:${OPS_HTTP_PORT}, loopback for a wildcard address); with --file, the service's own port")
+	file := fs.String("file", "", "check the services of this compose file alone (mlflow/compose.yaml, superset/compose.yaml: started with docker compose --env-file .env -f FILE)")
 	asJSON := fs.Bool("json", false, "print results as JSON")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
@@ -126,13 +127,20 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) int {
 		LokiURL:    "http://" + net.JoinHostPort(debug, "3100"),
 		Env:        env,
 	}
-	decls, err := opsdecl.Load(*dir)
+	composeFile := opsdecl.File
+	if *file != "" {
+		composeFile = *file
+	}
+	decls, err := opsdecl.LoadFile(*dir, composeFile)
 	if err != nil {
 		fmt.Fprintln(stderr, "opsctl doctor:", err)
 		return 1
 	}
 	cfg.UIs = decls.UIs()
 	r := &stack.Runner{Dir: *dir, Stdout: io.Discard}
+	if *file != "" {
+		r.Files = []string{*file}
+	}
 	cfg.Usage = r.Usage
 	if running, err := r.Running(context.Background()); err == nil {
 		cfg.Running = running

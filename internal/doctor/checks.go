@@ -46,7 +46,7 @@ func (d *doctor) checks() []check {
 		return base, nil
 	}})
 	for _, ui := range d.uiRoutes() {
-		cs = append(cs, check{name: ui.name, service: ui.service, hint: "docker compose logs " + ui.service, run: func(ctx context.Context) (string, error) {
+		cs = append(cs, check{name: ui.name, service: ui.service, proxy: true, hint: "docker compose logs " + ui.service, run: func(ctx context.Context) (string, error) {
 			return d.checkUI(ctx, base, ui)
 		}})
 	}

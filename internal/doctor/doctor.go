@@ -118,6 +118,7 @@ func snippet(b []byte) string {
 type check struct {
 	name    string
 	service string // skipped when this service does not run ("" = always)
+	proxy   bool   // goes through the reverse proxy: skipped when it does not run
 	hint    string
 	run     func(ctx context.Context) (detail string, err error)
 }
@@ -139,7 +140,7 @@ func Run(ctx context.Context, cfg Config) []Result {
 	for _, c := range d.checks() {
 		start := time.Now()
 		r := Result{Name: c.name}
-		if c.service != "" && !d.running(c.service) {
+		if c.service != "" && !d.running(c.service) || c.proxy && !d.running("reverse-proxy") {
 			r.Status, r.Detail = Skipped, "skipped: not running"
 		} else {
 			cctx, cancel := context.WithTimeout(ctx, 2*cfg.Timeout)

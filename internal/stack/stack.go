@@ -27,8 +27,30 @@ var MinComposeVersion = [3]int{2, 20, 0}
 
 // Runner runs docker commands in a directory.
 type Runner struct {
-	Dir    string
-	Stdout io.Writer // progress for people
+	Dir string
+	// Files are compose files other than Dir's compose.yaml (relative to
+	// Dir), run as the project the first names with Dir's .env, as
+	// `docker compose --env-file .env -f FILE` does: mlflow/compose.yaml
+	// or superset/compose.yaml alone.
+	Files []string
+	// Project overrides the project's name (docker compose -p).
+	Project string
+	Stdout  io.Writer // progress for people
+}
+
+// compose is the argv of `docker compose args...` for the runner's files.
+func (r *Runner) compose(args ...string) []string {
+	out := []string{"compose"}
+	if r.Project != "" {
+		out = append(out, "-p", r.Project)
+	}
+	if len(r.Files) > 0 {
+		out = append(out, "--env-file", ".env")
+		for _, f := range r.Files {
+			out = append(out, "-f", f)
+		}
+	}
+	return append(out, args...)
 }
 
 func (r *Runner) docker(ctx context.Context, args ...string) ([]byte, error) {
@@ -114,7 +136,7 @@ func (c Container) Status() string {
 
 // PS lists the stack's containers, stopped ones included.
 func (r *Runner) PS(ctx context.Context) ([]Container, error) {
-	out, err := r.docker(ctx, "compose", "ps", "--all", "--format", "json")
+	out, err := r.docker(ctx, r.compose("ps", "--all", "--format", "json")...)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +203,7 @@ func PortFree(addr string) error {
 // exited 0; it fails on an unhealthy container or a failed one-shot job,
 // showing that service's last log lines.
 func (r *Runner) Up(ctx context.Context, build bool, timeout time.Duration) error {
-	args := []string{"compose", "up", "--detach", "--remove-orphans"}
+	args := r.compose("up", "--detach", "--remove-orphans")
 	if build {
 		args = append(args, "--build")
 	}
@@ -233,13 +255,15 @@ func (r *Runner) Up(ctx context.Context, build bool, timeout time.Duration) erro
 
 // Logs returns the last n log lines of a service, indented.
 func (r *Runner) Logs(ctx context.Context, service string, n int) string {
-	out, _ := exec.CommandContext(ctx, "docker", "compose", "logs", "--no-color", "--tail", strconv.Itoa(n), service).CombinedOutput()
+	cmd := exec.CommandContext(ctx, "docker", r.compose("logs", "--no-color", "--tail", strconv.Itoa(n), service)...)
+	cmd.Dir = r.Dir
+	out, _ := cmd.CombinedOutput()
 	return "    " + strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", "\n    ")
 }
 
 // Down stops the stack; volumes are removed only when asked.
 func (r *Runner) Down(ctx context.Context, volumes bool) error {
-	args := []string{"compose", "down", "--remove-orphans"}
+	args := r.compose("down", "--remove-orphans")
 	if volumes {
 		args = append(args, "--volumes")
 	}

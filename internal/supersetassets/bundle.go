@@ -599,3 +599,36 @@ func Diff(dir string) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// Dashboard names a dashboard of the bundle and its charts, for what
+// checks a running Superset against the bundle (the stack test).
+type Dashboard struct {
+	Slug, Title string
+	Charts      []string // chart names, in the dashboard's order
+}
+
+// Dashboards lists the bundle's dashboards.
+func Dashboards() []Dashboard {
+	var out []Dashboard
+	for _, d := range dashboards {
+		x := Dashboard{Slug: d.Slug, Title: d.Title}
+		for _, row := range d.Rows {
+			for _, c := range row {
+				x.Charts = append(x.Charts, c.Name)
+			}
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// Counts are the numbers of datasets, charts and dashboards the bundle
+// holds.
+func Counts() (datasetsN, chartsN, dashboardsN int) {
+	for _, d := range dashboards {
+		for _, row := range d.Rows {
+			chartsN += len(row)
+		}
+	}
+	return len(datasets), chartsN, len(dashboards)
+}

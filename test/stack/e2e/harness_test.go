@@ -56,7 +56,7 @@ func repoRoot(t testing.TB) string {
 var stackFiles = []string{
 	"compose.yaml", ".env.example", "Dockerfile", "mlflow", "superset", "prometheus",
 	"alertmanager", "loki", "alloy", "grafana", "nginx", "runbooks", "test/stack/compose.test.yaml",
-	"test/stack/sidecars.compose.yaml",
+	"test/stack/sidecars.compose.yaml", "test/stack/mlflow.test.yaml", "test/stack/superset.test.yaml",
 }
 
 func newStack(t *testing.T) *Stack {
@@ -190,10 +190,14 @@ func (s *Stack) images(args ...string) []string {
 // it also runs where there is nothing to remove.
 func (s *Stack) down() {
 	s.leaveStub()
-	for _, args := range [][]string{
+	all := [][]string{
 		{"compose", "down", "--volumes", "--remove-orphans"},
 		append(s.sidecarsArgs(), "down", "--volumes", "--remove-orphans"),
-	} {
+	}
+	for _, a := range standalones {
+		all = append(all, []string{"compose", "-p", a.project(), "--env-file", ".env", "-f", a.file, "-f", a.override, "down", "--volumes", "--remove-orphans"})
+	}
+	for _, args := range all {
 		if out, err := s.run("docker", args...); err != nil {
 			s.t.Logf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
@@ -202,11 +206,17 @@ func (s *Stack) down() {
 
 // run runs a command in the stack's directory and returns its output.
 func (s *Stack) run(name string, args ...string) (string, error) {
+	return s.runEnv(nil, name, args...)
+}
+
+// runEnv is run with extra environment variables, which win over the
+// stack's own (COMPOSE_PROJECT_NAME of another project, say).
+func (s *Stack) runEnv(extra []string, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = s.Dir
-	cmd.Env = s.environ()
+	cmd.Env = append(s.environ(), extra...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

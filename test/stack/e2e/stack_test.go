@@ -27,6 +27,7 @@ import (
 	"github.com/okx-hft/okx-hft-ops/internal/opsdecl"
 	"github.com/okx-hft/okx-hft-ops/internal/s3store"
 	"github.com/okx-hft/okx-hft-ops/internal/stack"
+	"github.com/okx-hft/okx-hft-ops/internal/supersetassets"
 )
 
 // Services with no local image; the override leaves them out.
@@ -39,6 +40,7 @@ type persisted struct {
 	silenceID          string
 	savedQueryID       int
 	sampleTime         time.Time
+	assets             assetCounts
 }
 
 func TestStack(t *testing.T) {
@@ -76,6 +78,12 @@ func TestStack(t *testing.T) {
 	})
 	s.sidecars("up", "-d", "--wait")
 
+	// Before the node takes their ports: each file that also starts alone,
+	// alone.
+	for _, a := range standalones {
+		t.Run(a.file+" starts alone and passes its part of doctor", func(t *testing.T) { s.in(t).checkStandalone(t, a) })
+	}
+
 	argv := s.watchArgv() // from the first start on: init jobs run only then
 	start := time.Now()
 	out, err := s.run(s.Opsctl, "up", "--build=false", "--timeout", "15m")
@@ -100,6 +108,7 @@ func TestStack(t *testing.T) {
 	sub("prometheus targets and rules", func(s *Stack, t *testing.T) { p.sampleTime = s.checkPrometheus(t) })
 	sub("every trading panel query returns data from hftsim", func(s *Stack, t *testing.T) { s.checkDashboardQueries(t) })
 	sub("the demo writes every table of the data contract", func(s *Stack, t *testing.T) { s.checkDemoData(t) })
+	sub("every chart of every Superset dashboard returns rows", func(s *Stack, t *testing.T) { p.assets = s.checkSupersetDashboards(t) })
 	sub("alert latency", func(s *Stack, t *testing.T) { s.measureAlertLatency(t) })
 	sub("alert reaches the telegram stand-in", func(s *Stack, t *testing.T) { s.checkAlertDelivery(t) })
 	sub("alertmanager silence", func(s *Stack, t *testing.T) { p.silenceID = s.createSilence(t) })
@@ -135,6 +144,9 @@ func TestStack(t *testing.T) {
 			}
 		}
 		s.checkPersisted(t, p)
+		if got := s.supersetSession(t).counts(t); got != p.assets {
+			t.Errorf("after a second up Superset holds %+v, before %+v: the import added or lost assets", got, p.assets)
+		}
 	})
 	sub("down and up keep the data", func(s *Stack, t *testing.T) {
 		s.leaveStub()
@@ -160,6 +172,8 @@ func TestStack(t *testing.T) {
 		s.waitHealthy(stateful...)
 		s.checkPersisted(t, p)
 	})
+	sub("superset's connection survives a password change", func(s *Stack, t *testing.T) { s.checkSupersetPasswordChange(t) })
+	sub("superset chart queries over a day of history", func(s *Stack, t *testing.T) { s.measureChartQueries(t, start) })
 	sub("screenshots", func(s *Stack, t *testing.T) { s.screenshots(t) })
 }
 
@@ -371,7 +385,10 @@ func (c *supersetClient) api(t *testing.T, method, path string, in, out any) int
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if in != nil {
+		// Not on a GET: the chart-data API reads a typed body as JSON.
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Referer", proxyURL+"/superset/")
 	if c.csrf != "" {
 		req.Header.Set("X-CSRFToken", c.csrf)
@@ -787,12 +804,20 @@ func (s *Stack) screenshots(t *testing.T) {
 	// refuses to fetch from a URL with credentials in it: a loopback
 	// forwarder adds the proxy's credentials, as a browser would after the
 	// password prompt.
+	// Superset's pages get the session of its admin, as after its login
+	// form.
 	target, _ := url.Parse(proxyURL)
+	session := s.supersetSession(t).http.Jar.Cookies(&url.URL{Scheme: "http", Host: target.Host, Path: "/superset/"})
 	fwd := httputil.NewSingleHostReverseProxy(target)
 	director := fwd.Director
 	fwd.Director = func(r *http.Request) {
 		director(r)
 		r.SetBasicAuth(s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"])
+		if strings.HasPrefix(r.URL.Path, "/superset/") && r.URL.Path != "/superset/login/" {
+			for _, c := range session {
+				r.AddCookie(c)
+			}
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -808,12 +833,28 @@ func (s *Stack) screenshots(t *testing.T) {
 		"prometheus.png": base + "/prometheus/targets",
 		"superset.png":   base + "/superset/login/",
 	}
+	for _, d := range supersetassets.Dashboards() {
+		pages["superset-"+d.Slug+".png"] = base + "/superset/dashboard/" + d.Slug + "/"
+	}
+	// A dashboard is taller and loads each chart's data after the page.
+	size := func(name string) string {
+		if strings.HasPrefix(name, "superset-") {
+			return "--window-size=1400,1250"
+		}
+		return "--window-size=1280,800"
+	}
+	budget := func(name string) string {
+		if strings.HasPrefix(name, "superset-") {
+			return "--virtual-time-budget=30000"
+		}
+		return "--virtual-time-budget=8000"
+	}
 	os.MkdirAll(dir, 0o755)
 	for name, url := range pages {
 		profile := t.TempDir()
 		cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 			"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-			"--user-data-dir="+profile, "--window-size=1280,800", "--virtual-time-budget=8000",
+			"--user-data-dir="+profile, size(name), budget(name),
 			"--screenshot="+filepath.Join(dir, name), url)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("screenshot %s: %v\n%s", name, err, out)

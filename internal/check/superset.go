@@ -3,12 +3,13 @@ package check
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -67,7 +68,7 @@ func (r *Repo) checkSupersetAssets() {
 	databases := map[string]bool{}
 	datasets := map[string]assetDataset{}
 	charts := map[string]assetFile{}
-	for _, rel := range sortedKeys(files) {
+	for _, rel := range slices.Sorted(maps.Keys(files)) {
 		f := files[rel]
 		kind, _, _ := strings.Cut(rel, "/")
 		if kind == "metadata.yaml" {
@@ -93,29 +94,20 @@ func (r *Repo) checkSupersetAssets() {
 			r.f.Errorf(supersetCheck, f.rel, "", "move it under databases/, datasets/, charts/ or dashboards/, or delete it", "not a kind of file the asset bundle holds")
 		}
 	}
-	for _, id := range sortedKeys(datasets) {
+	for _, id := range slices.Sorted(maps.Keys(datasets)) {
 		d := datasets[id]
 		if db := d.str("database_uuid"); !databases[db] {
 			r.f.Errorf(supersetCheck, d.rel, d.line("database_uuid"), supersetRegen, "database_uuid %s is no database of the bundle", db)
 		}
 	}
-	for _, id := range sortedKeys(charts) {
+	for _, id := range slices.Sorted(maps.Keys(charts)) {
 		r.checkAssetChart(charts[id], datasets)
 	}
-	for _, rel := range sortedKeys(files) {
+	for _, rel := range slices.Sorted(maps.Keys(files)) {
 		if strings.HasPrefix(rel, "dashboards/") {
 			r.checkAssetDashboard(files[rel], charts)
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // readAssets reads every .yaml file under root, keyed by its path inside
@@ -367,7 +359,7 @@ func (r *Repo) checkAssetQueryContext(f assetFile, name string, col func(at, c s
 
 func (r *Repo) checkAssetDashboard(f assetFile, charts map[string]assetFile) {
 	pos, _ := f.data["position"].(map[string]any)
-	for _, key := range sortedKeys(pos) {
+	for _, key := range slices.Sorted(maps.Keys(pos)) {
 		node, _ := pos[key].(map[string]any)
 		if node["type"] != "CHART" {
 			continue

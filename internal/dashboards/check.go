@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -261,7 +263,7 @@ func (c *checker) ref(pos string, r *common.DataSourceRef) (res resolved, ok boo
 
 func (c *checker) knownUIDs() string {
 	var parts []string
-	for _, uid := range sortedKeys(c.allowed) {
+	for _, uid := range slices.Sorted(maps.Keys(c.allowed)) {
 		parts = append(parts, fmt.Sprintf("%s (%s)", uid, c.allowed[uid]))
 	}
 	if len(parts) == 0 {
@@ -436,7 +438,7 @@ func locateDecodeError(data []byte, err error) (string, string) {
 	if json.Unmarshal(data, &top) != nil {
 		return "", msg
 	}
-	for _, key := range sortedKeys(top) {
+	for _, key := range slices.Sorted(maps.Keys(top)) {
 		var d dashboard.Dashboard
 		one, _ := json.Marshal(map[string]json.RawMessage{key: top[key]})
 		ferr := json.Unmarshal(one, &d)
@@ -472,7 +474,7 @@ func locatePanelError(raw json.RawMessage, key string) (string, string, bool) {
 					return pos, msg, true
 				}
 			}
-			for _, f := range sortedKeys(fields) {
+			for _, f := range slices.Sorted(maps.Keys(fields)) {
 				var one dashboard.Panel
 				b, _ := json.Marshal(map[string]json.RawMessage{"type": fields["type"], f: fields[f]})
 				if ferr := json.Unmarshal(b, &one); ferr != nil {

@@ -13,9 +13,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
@@ -166,7 +167,7 @@ func Write(dir string) ([]string, error) {
 		return nil, err
 	}
 	var changed []string
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		path := filepath.Join(dir, name)
 		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, files[name]) {
 			continue
@@ -209,7 +210,7 @@ func Stale(dir string) ([]StaleFile, error) {
 		return nil, err
 	}
 	var stale []StaleFile
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		got, err := os.ReadFile(filepath.Join(dir, name))
 		switch {
 		case errors.Is(err, os.ErrNotExist):
@@ -233,15 +234,6 @@ func Stale(dir string) ([]StaleFile, error) {
 		}
 	}
 	return stale, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func deref[T any](p *T) T {

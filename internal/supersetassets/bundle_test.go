@@ -3,12 +3,12 @@ package supersetassets
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -72,19 +72,10 @@ func viaJSON(t *testing.T, v any) any {
 	return out
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
-
 func TestFilesDeterministic(t *testing.T) {
 	a, b := files(t), files(t)
 	if !reflect.DeepEqual(a, b) {
-		for _, p := range sortedKeys(a) {
+		for _, p := range slices.Sorted(maps.Keys(a)) {
 			if !bytes.Equal(a[p], b[p]) {
 				t.Errorf("%s differs between two calls of Files", p)
 			}
@@ -109,7 +100,7 @@ func TestReferences(t *testing.T) {
 	db := decode(t, DatabaseFile, fs[DatabaseFile])
 
 	metricsOf := map[string][]string{} // dataset uuid → metric names
-	for _, p := range sortedKeys(datasetFiles) {
+	for _, p := range slices.Sorted(maps.Keys(datasetFiles)) {
 		d := datasetFiles[p]
 		u := str(d["uuid"])
 		if u == "" {
@@ -131,7 +122,7 @@ func TestReferences(t *testing.T) {
 	}
 
 	chartUUIDs := map[string]string{} // uuid → path
-	for _, p := range sortedKeys(chartFiles) {
+	for _, p := range slices.Sorted(maps.Keys(chartFiles)) {
 		c := chartFiles[p]
 		u := str(c["uuid"])
 		if u == "" {
@@ -188,14 +179,14 @@ func TestReferences(t *testing.T) {
 	}
 
 	placed := map[string]bool{}
-	for _, p := range sortedKeys(dashboardFiles) {
+	for _, p := range slices.Sorted(maps.Keys(dashboardFiles)) {
 		pos, ok := dashboardFiles[p]["position"].(map[string]any)
 		if !ok {
 			t.Errorf("%s has no position", p)
 			continue
 		}
 		n := 0
-		for _, k := range sortedKeys(pos) {
+		for _, k := range slices.Sorted(maps.Keys(pos)) {
 			if !strings.HasPrefix(k, "CHART-") {
 				continue
 			}
@@ -250,7 +241,7 @@ func TestNoPassword(t *testing.T) {
 		t.Log(".env.example's TIMESCALEDB_PASSWORD is empty: only the mask is checked")
 		return
 	}
-	for _, p := range sortedKeys(fs) {
+	for _, p := range slices.Sorted(maps.Keys(fs)) {
 		if bytes.Contains(fs[p], []byte(secret)) {
 			t.Errorf("%s contains .env.example's TIMESCALEDB_PASSWORD", p)
 		}
@@ -323,7 +314,7 @@ func TestDatasetColumnsAreTheContract(t *testing.T) {
 		t.Errorf("%d dataset files for %d datasets", len(datasetFiles), len(datasets))
 	}
 	seen := map[string]bool{}
-	for _, p := range sortedKeys(datasetFiles) {
+	for _, p := range slices.Sorted(maps.Keys(datasetFiles)) {
 		d := datasetFiles[p]
 		table := str(d["schema"]) + "." + str(d["table_name"])
 		seen[table] = true

@@ -74,8 +74,10 @@ repo_sources() { # NAME
     opsctl) (cd "$REPO" && find cmd/opsctl cmd/ops-probe internal go.mod go.sum pkg/hftmetrics/go.mod pkg/hftdata/go.mod -type f -name '*.go' -o -name 'go.*' -type f) ;;
     telegram-stub) (cd "$REPO" && find test/stack/telegramstub internal/tghtml go.mod go.sum pkg/hftmetrics/go.mod pkg/hftdata/go.mod -type f) ;;
     hftsim) (cd "$REPO" && find cmd/hftsim pkg/hftmetrics pkg/hftdata go.mod go.sum -type f) ;;
+    # The config, init script, assets and compose file of these folders are
+    # mounted or read at run time, not built into the image.
     mlflow) echo mlflow/Dockerfile ;;
-    superset) (cd "$REPO" && find superset -type f) ;;
+    superset) echo superset/Dockerfile ;;
   esac
 }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -33,14 +34,8 @@ func (a standalone) project() string {
 }
 
 func (s *Stack) standaloneRunner(a standalone) *stack.Runner {
-	return &stack.Runner{Dir: s.Dir, Files: []string{a.file, a.override}, Project: a.project(), Stdout: testWriter{s.t}}
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
+	// Up's errors carry the failing service's log lines.
+	return &stack.Runner{Dir: s.Dir, Files: []string{a.file, a.override}, Project: a.project(), Stdout: io.Discard}
 }
 
 // checkStandalone starts one file of the node alone, as its README
@@ -96,6 +91,8 @@ func (s *Stack) checkStandalone(t *testing.T, a standalone) {
 	for _, name := range a.doctor {
 		if status[name].Status != doctor.OK {
 			t.Errorf("doctor --file %s: %s is %s (%s), want ok", a.file, name, status[name].Status, status[name].Detail)
+		} else {
+			t.Logf("doctor --file %s: %s ok: %s", a.file, name, status[name].Detail)
 		}
 	}
 	if err != nil && !t.Failed() {

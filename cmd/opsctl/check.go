@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	units "github.com/docker/go-units"
 	"gopkg.in/yaml.v3"
 
 	"github.com/okx-hft/okx-hft-ops/internal/check"
@@ -65,10 +66,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		out := struct {
 			Findings   []finding.Finding    `json:"findings"`
 			Validators []check.ValidatorRun `json:"validators"`
+			Disk       *check.Disk          `json:"disk,omitempty"`
 			Errors     int                  `json:"errors"`
 			Warnings   int                  `json:"warnings"`
 			NotRun     int                  `json:"not_run"`
-		}{Findings: report.Findings, Validators: report.Validators, Errors: errs, Warnings: warns, NotRun: notRun}
+		}{Findings: report.Findings, Validators: report.Validators, Disk: report.Disk, Errors: errs, Warnings: warns, NotRun: notRun}
 		if out.Findings == nil {
 			out.Findings = []finding.Finding{}
 		}
@@ -109,6 +111,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stdout, "      "+c)
 			}
 		}
+		printDisk(stdout, report.Disk)
 		took := time.Since(start).Seconds()
 		switch {
 		case errs > 0:
@@ -191,4 +194,21 @@ func cmdTools(args []string, stdout, stderr io.Writer) int {
 	version, _ := tools.PromtoolModuleVersion(abs)
 	fmt.Fprintf(stdout, "promtool %s: %s (%.1fs)\n", tools.ReleaseOf(version), path, time.Since(start).Seconds())
 	return 0
+}
+
+// printDisk shows the node's worst-case disk: what each growing part may
+// take at most, by its cap, and the sum against OPS_DISK_BUDGET.
+func printDisk(w io.Writer, d *check.Disk) {
+	if d == nil || len(d.Items) == 0 {
+		return
+	}
+	size := func(b int64) string { return units.BytesSize(float64(b)) }
+	budget := "OPS_DISK_BUDGET not set"
+	if d.Budget > 0 {
+		budget = fmt.Sprintf("%.0f%% of OPS_DISK_BUDGET %s", 100*float64(d.Total)/float64(d.Budget), size(d.Budget))
+	}
+	fmt.Fprintf(w, "disk, worst case the settings allow: %s, %s\n", size(d.Total), budget)
+	for _, it := range d.Items {
+		fmt.Fprintf(w, "  %-16s %10s  %s\n", it.Name, size(it.Bytes), it.Cap)
+	}
 }

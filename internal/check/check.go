@@ -32,6 +32,7 @@ type Options struct {
 type Report struct {
 	Findings   finding.List   `json:"findings"`
 	Validators []ValidatorRun `json:"validators"`
+	Disk       *Disk          `json:"disk,omitempty"`
 }
 
 // Repo is what the checks share: paths, the env and the loaded project.
@@ -53,6 +54,7 @@ type Repo struct {
 	envBroken     bool                // the env file has lines compose-go cannot read
 	dashboardVars map[string][]string // dashboard uid → its variables, read once
 	amRendered    []renderedVariant   // rendered by checkAlertmanager, checked by amtool
+	disk          []DiskItem          // the caps on disk, gathered by the checks that read them
 	f             finding.List
 }
 
@@ -99,9 +101,10 @@ func RunReport(ctx context.Context, dir string, opts Options) Report {
 	r.checkLoki()
 	r.checkAlloy()
 	r.checkImagesBuilt()
+	disk := r.checkDisk()
 	runs := r.runValidators(ctx, opts.Tools)
 	r.f.Sort()
-	return Report{Findings: r.f, Validators: runs}
+	return Report{Findings: r.f, Validators: runs, Disk: disk}
 }
 
 // service returns the compose service named name.

@@ -68,11 +68,13 @@ type lokiConfig struct {
 		MaxQueryLookback       string   `yaml:"max_query_lookback"`
 		RejectOldSamples       *bool    `yaml:"reject_old_samples"`
 		RejectOldSamplesMaxAge string   `yaml:"reject_old_samples_max_age"`
+		IngestionRateMB        *float64 `yaml:"ingestion_rate_mb"`
 		DiscoverServiceName    []string `yaml:"discover_service_name"`
 	} `yaml:"limits_config"`
 	Compactor struct {
 		WorkingDirectory   string `yaml:"working_directory"`
 		RetentionEnabled   bool   `yaml:"retention_enabled"`
+		RetentionDelay     string `yaml:"retention_delete_delay"`
 		DeleteRequestStore string `yaml:"delete_request_store"`
 	} `yaml:"compactor"`
 }
@@ -171,6 +173,7 @@ func (r *Repo) checkLoki() {
 	}
 	if err == nil && d > 0 {
 		r.checkLokiQueryLimits(doc, cfg, time.Duration(d))
+		r.lokiDisk(doc, cfg, time.Duration(d))
 	}
 	r.checkLokiServiceName(doc, cfg)
 	if ret != "" && (!cfg.Compactor.RetentionEnabled || cfg.Compactor.DeleteRequestStore == "") {

@@ -46,7 +46,7 @@ func ScanVariables(text string) []VariableRef {
 // readByOpsctl are variables used by opsctl rather than compose.yaml: the
 // proxy credentials become secrets/htpasswd, the public host is
 // cross-checked against OPS_PUBLIC_URL and MLflow's allowed hosts.
-var readByOpsctl = []string{"PROXY_BASIC_AUTH_USER", "PROXY_BASIC_AUTH_PASSWORD", "OPS_PUBLIC_HOST", budgetKey}
+var readByOpsctl = []string{"PROXY_BASIC_AUTH_USER", "PROXY_BASIC_AUTH_PASSWORD", "OPS_PUBLIC_HOST", budgetKey, diskKey}
 
 func (r *Repo) checkVariables() {
 	if r.Example == nil {

@@ -1,7 +1,8 @@
 // Package probe is the container health check for images that ship no
-// shell, wget or curl (Loki, Alloy, Grafana): the small ops-probe binary is
-// copied into a shared volume by `opsctl container-init` and runs as
-// `ops-probe URL`.
+// shell, wget or curl (Loki, Alloy, Grafana): the small ops-probe binary
+// (cmd/ops-probe, its own syscall-only HTTP client) is copied into a shared
+// volume by `opsctl container-init` and runs as `ops-probe URL`; Check is
+// the same check for `opsctl probe`.
 package probe
 
 import (

@@ -3,14 +3,11 @@ package check
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
 	promconfig "github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/model/rulefmt"
 
 	"gopkg.in/yaml.v3"
 
@@ -173,44 +170,18 @@ func (r *Repo) checkGrafana() {
 // series' group interval from the rule files it loads. ok is false when
 // the config does not load; checkPrometheus reports why.
 func (r *Repo) sampling(datasources map[string]time.Duration) (dashboards.Sampling, bool) {
-	s := dashboards.Sampling{Jobs: map[string]time.Duration{}, Recorded: map[string]time.Duration{}, Datasources: datasources}
 	cfg, err := promconfig.LoadFile(r.path(prometheusFile), false, quietLogger())
 	if err != nil {
-		return s, false
+		return dashboards.Sampling{}, false
 	}
-	s.EvaluationInterval = time.Duration(cfg.GlobalConfig.EvaluationInterval)
-	for _, sc := range cfg.ScrapeConfigs {
-		s.Jobs[sc.JobName] = time.Duration(sc.ScrapeInterval)
-	}
+	var files []string
 	for _, pattern := range cfg.RuleFiles {
-		host, ok := r.hostPath("prometheus", pattern)
-		if !ok {
-			continue
-		}
-		matches, _ := filepath.Glob(r.path(host))
-		for _, m := range matches {
-			data, err := os.ReadFile(m)
-			if err != nil {
-				continue
-			}
-			groups, errs := rulefmt.Parse(data, false, model.UTF8Validation, PromQLParser, quietLogger())
-			if len(errs) > 0 || groups == nil {
-				continue
-			}
-			for _, g := range groups.Groups {
-				iv := time.Duration(g.Interval)
-				if iv == 0 {
-					iv = s.EvaluationInterval
-				}
-				for _, rule := range g.Rules {
-					if rule.Record != "" {
-						s.Recorded[rule.Record] = max(iv, s.Recorded[rule.Record])
-					}
-				}
-			}
+		if host, ok := r.hostPath("prometheus", pattern); ok {
+			matches, _ := filepath.Glob(r.path(host))
+			files = append(files, matches...)
 		}
 	}
-	return s, true
+	return dashboards.SamplingOf(cfg, files, datasources), true
 }
 
 func yamlErrLine(err error) string {

@@ -11,6 +11,8 @@ package dashboards
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"regexp"
 	"sort"
@@ -18,7 +20,9 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/okx-hft/okx-hft-ops/internal/finding"
@@ -502,4 +506,41 @@ func windowFix(w RangeWindow, q QueryIntervals) string {
 		return fmt.Sprintf("make the dashboard's default time range at least %s", need)
 	}
 	return fmt.Sprintf("use a window of at least %s, or $__rate_interval", need)
+}
+
+// SamplingOf reads the sampling of a loaded Prometheus config: every
+// job's scrape_interval (the global one when the job sets none, as
+// Prometheus' own loader fills it in) and every recorded series' group
+// interval from the rule files given (host paths of cfg.RuleFiles; a file
+// that cannot be read or parsed is left out: the rule check reports it).
+// Datasources are the Prometheus datasources' timeInterval by uid.
+func SamplingOf(cfg *promconfig.Config, ruleFiles []string, datasources map[string]time.Duration) Sampling {
+	s := Sampling{Jobs: map[string]time.Duration{}, Recorded: map[string]time.Duration{}, Datasources: datasources,
+		EvaluationInterval: time.Duration(cfg.GlobalConfig.EvaluationInterval)}
+	for _, sc := range cfg.ScrapeConfigs {
+		s.Jobs[sc.JobName] = time.Duration(sc.ScrapeInterval)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, f := range ruleFiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		groups, errs := rulefmt.Parse(data, false, model.UTF8Validation, promqlParser, quiet)
+		if len(errs) > 0 || groups == nil {
+			continue
+		}
+		for _, g := range groups.Groups {
+			iv := time.Duration(g.Interval)
+			if iv == 0 {
+				iv = s.EvaluationInterval
+			}
+			for _, rule := range g.Rules {
+				if rule.Record != "" {
+					s.Recorded[rule.Record] = max(iv, s.Recorded[rule.Record])
+				}
+			}
+		}
+	}
+	return s
 }

@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/model"
 	promconfig "github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/model/rulefmt"
 	"gopkg.in/yaml.v3"
 )
 
@@ -26,29 +24,8 @@ func repoSampling(t *testing.T) Sampling {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := Sampling{Jobs: map[string]time.Duration{}, Recorded: map[string]time.Duration{}, Datasources: map[string]time.Duration{},
-		EvaluationInterval: time.Duration(cfg.GlobalConfig.EvaluationInterval)}
-	for _, sc := range cfg.ScrapeConfigs {
-		s.Jobs[sc.JobName] = time.Duration(sc.ScrapeInterval)
-	}
 	files, _ := filepath.Glob(filepath.Join(root, "prometheus/rules/*.yml"))
-	for _, f := range files {
-		groups, errs := rulefmt.ParseFile(f, false, model.UTF8Validation, promqlParser, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if len(errs) > 0 {
-			t.Fatal(errs)
-		}
-		for _, g := range groups.Groups {
-			iv := time.Duration(g.Interval)
-			if iv == 0 {
-				iv = s.EvaluationInterval
-			}
-			for _, r := range g.Rules {
-				if r.Record != "" {
-					s.Recorded[r.Record] = iv
-				}
-			}
-		}
-	}
+	s := SamplingOf(cfg, files, map[string]time.Duration{})
 	data, err := os.ReadFile(filepath.Join(root, "grafana/provisioning/datasources/datasources.yaml"))
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,10 @@ var datasets = []dataset{
 	{Table: hftdata.Trades, Dttm: "ts", About: "Public trades (OKX trades channel).", Metrics: []metric{
 		{"trades", "Trades", "COUNT(*)", ",d"},
 		{"traded_sz", "Traded size", "SUM(sz)", ",.4f"},
+		// From the trades themselves, not hft.bars_1m: on plain PostgreSQL
+		// the view aggregates every minute first (a day: 0.7 s against
+		// 0.3 s here).
+		{"notional", "Notional (quote currency)", "SUM(px * sz)", ",.0f"},
 	}},
 	{Table: hftdata.BookTop, Dttm: "ts", About: "Top of book and the size of the first five levels per update.", Metrics: []metric{
 		{"bid_depth", "Bid depth (5 levels)", "AVG(bid_depth_sz)", ",.4f"},
@@ -71,7 +75,7 @@ var dashboards = []dashboard{
 	{Slug: "hft-market-data", Title: "Market data", About: "Trades, spread, book depth and volume by instrument over the last 24 hours.", Rows: [][]chart{
 		{
 			{Key: "market.trades", Name: "Trades per minute", Viz: vizBar, Table: hftdata.Trades, Metrics: []string{"trades"}, GroupBy: []string{"inst_id"}, Grain: "PT1M", Width: 8},
-			{Key: "market.notional", Name: "Notional by instrument", Viz: vizPie, Table: hftdata.Bars1m, Metrics: []string{"notional"}, GroupBy: []string{"inst_id"}, Width: 4},
+			{Key: "market.notional", Name: "Notional by instrument", Viz: vizPie, Table: hftdata.Trades, Metrics: []string{"notional"}, GroupBy: []string{"inst_id"}, Width: 4},
 		},
 		{
 			{Key: "market.spread", Name: "Spread (bps)", Viz: vizLine, Table: hftdata.Features, Metrics: []string{"spread_bps"}, GroupBy: []string{"inst_id"}, Grain: "PT1M", Width: 6},

@@ -63,10 +63,15 @@ func (r *Repo) path(rel string) string { return filepath.Join(r.Dir, rel) }
 func (r *Repo) read(rel string) ([]byte, bool) {
 	data, err := os.ReadFile(r.path(rel))
 	if err != nil {
-		r.f.Errorf("file", rel, "", "restore the file from git (git checkout -- "+rel+")", "cannot read: %v", err)
+		r.unreadable(rel, err)
 		return nil, false
 	}
 	return data, true
+}
+
+// unreadable is the finding of a file of the repository that cannot be read.
+func (r *Repo) unreadable(rel string, err error) {
+	r.f.Errorf("file", rel, "", "restore the file from git (git checkout -- "+rel+")", "cannot read: %v", err)
 }
 
 // Run checks the repository at dir and returns every finding, sorted. A

@@ -1,9 +1,9 @@
 package check
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -43,44 +43,34 @@ func (r *Repo) src(service string) composeSource {
 // every check, and each service's x-ops declaration in them; a
 // declaration that cannot be used is an error at its line.
 func (r *Repo) loadCompose() {
-	data, ok := r.read(composeFile)
-	r.composeDoc = yamlpos.Parse(data)
-	if !ok {
+	srcs, incErrs, err := opsdecl.Sources(r.Dir, composeFile)
+	if err != nil {
+		r.unreadable(composeFile, err)
+		r.composeDoc = yamlpos.Parse(nil)
 		return
 	}
-	r.compose = data
+	r.compose = srcs[0].Data
+	r.composeDoc = yamlpos.Parse(r.compose)
 	r.svcSource = map[string]int{}
-	var load func(rel string, data []byte)
-	load = func(rel string, data []byte) {
-		for _, s := range r.sources {
-			if s.rel == rel {
-				r.f.Errorf("compose", rel, "", "remove the include that leads back to it", "%s is included twice (an include cycle)", rel)
-				return
-			}
-		}
-		r.sources = append(r.sources, composeSource{rel: rel, data: data, doc: yamlpos.Parse(data)})
-		decls, problems := opsdecl.ParseFile(rel, data)
+	for i, src := range srcs {
+		r.sources = append(r.sources, composeSource{rel: src.File, data: src.Data, doc: yamlpos.Parse(src.Data)})
+		decls, problems := opsdecl.ParseFile(src.File, src.Data)
 		for _, p := range problems {
 			r.f.Errorf("x-ops", p.File, fmt.Sprint(p.Line), p.Fix, "service %s: %s", p.Service, p.Msg)
 		}
 		for _, d := range decls {
-			r.svcSource[d.Name] = len(r.sources) - 1
+			r.svcSource[d.Name] = i
 		}
 		r.Decls = append(r.Decls, decls...)
-		for _, inc := range opsdecl.Includes(data) {
-			if filepath.IsAbs(inc) || strings.Contains(inc, "://") {
-				continue
-			}
-			child := filepath.ToSlash(filepath.Join(filepath.Dir(rel), inc))
-			b, err := os.ReadFile(r.path(child))
-			if err != nil {
-				r.f.Errorf("compose", rel, fmt.Sprint(yamlpos.FindText(data, inc)), "restore "+child+" (git checkout -- "+child+") or remove it from include:", "includes %s, which cannot be read: %v", child, err)
-				continue
-			}
-			load(child, b)
-		}
 	}
-	load(composeFile, data)
+	for _, e := range incErrs {
+		if errors.Is(e.Err, opsdecl.ErrIncludedTwice) {
+			r.f.Errorf("compose", e.File, "", "remove the include that leads back to it", "%s is %v", e.File, e.Err)
+			continue
+		}
+		from := r.sources[slices.IndexFunc(r.sources, func(s composeSource) bool { return s.rel == e.From })]
+		r.f.Errorf("compose", e.From, fmt.Sprint(yamlpos.FindText(from.data, e.Path)), "restore "+e.File+" (git checkout -- "+e.File+") or remove it from include:", "includes %s, which cannot be read: %v", e.File, e.Err)
+	}
 	for _, s := range r.Decls.UIs() {
 		for _, key := range []string{s.UI.Login.User, s.UI.Login.Password} {
 			if key == "" || r.Example == nil {

@@ -13,9 +13,11 @@
 package opsdecl
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -129,18 +131,17 @@ func Load(dir string) (Decls, error) {
 // LoadFile reads the declarations of one compose file of the repository at
 // dir (relative to dir) and of the files it includes.
 func LoadFile(dir, file string) (Decls, error) {
-	files, err := Files(dir, file)
+	srcs, incErrs, err := Sources(dir, file)
 	if err != nil {
 		return nil, err
 	}
 	var out Decls
 	var msgs []string
-	for _, f := range files {
-		data, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			return nil, err
-		}
-		d, problems := ParseFile(f, data)
+	for _, e := range incErrs {
+		msgs = append(msgs, e.Error())
+	}
+	for _, src := range srcs {
+		d, problems := ParseFile(src.File, src.Data)
 		for _, p := range problems {
 			msgs = append(msgs, p.Error())
 		}
@@ -152,39 +153,66 @@ func LoadFile(dir, file string) (Decls, error) {
 	return out, nil
 }
 
-// Files returns file (relative to dir) followed by the compose files it
-// includes, depth first, each relative to dir. A file that cannot be read
-// is an error; one that is not YAML includes nothing (compose-go reports
-// it).
-func Files(dir, file string) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	var walk func(rel string) error
-	walk = func(rel string) error {
-		rel = filepath.ToSlash(filepath.Clean(rel))
-		if seen[rel] {
-			return fmt.Errorf("%s: include cycle", rel)
-		}
-		seen[rel] = true
-		out = append(out, rel)
-		data, err := os.ReadFile(filepath.Join(dir, rel))
-		if err != nil {
-			return err
-		}
-		for _, inc := range Includes(data) {
+// Source is one compose file of the node and its content.
+type Source struct {
+	File string // relative to the repository root
+	Data []byte
+}
+
+// ErrIncludedTwice is the IncludeError of a file reached a second time:
+// an include cycle.
+var ErrIncludedTwice = errors.New("included twice (an include cycle)")
+
+// IncludeError is an include that cannot be followed: the file it names
+// cannot be read, or was reached before (ErrIncludedTwice).
+type IncludeError struct {
+	From string // the including file, relative to the repository root
+	Path string // the include as From writes it
+	File string // the file it names, relative to the repository root
+	Err  error
+}
+
+func (e IncludeError) Error() string {
+	return fmt.Sprintf("%s: include %s: %v", e.From, e.Path, e.Err)
+}
+
+// Sources reads file (relative to dir) and, depth first, the compose
+// files it includes, each relative to dir; an include outside the
+// repository (absolute, or a URL) is not followed. Only a file that
+// cannot be read itself is an error; an include that cannot be followed
+// is an IncludeError, and the walk goes on. A file that is not YAML
+// includes nothing (compose-go reports it).
+func Sources(dir, file string) ([]Source, []IncludeError, error) {
+	file = filepath.ToSlash(filepath.Clean(file))
+	data, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		return nil, nil, err
+	}
+	srcs := []Source{{File: file, Data: data}}
+	var incErrs []IncludeError
+	var walk func(from Source)
+	walk = func(from Source) {
+		for _, inc := range Includes(from.Data) {
 			if filepath.IsAbs(inc) || strings.Contains(inc, "://") {
 				continue // outside the repository: not this node's declarations
 			}
-			if err := walk(filepath.Join(filepath.Dir(rel), inc)); err != nil {
-				return err
+			child := filepath.ToSlash(filepath.Join(filepath.Dir(from.File), inc))
+			if slices.ContainsFunc(srcs, func(s Source) bool { return s.File == child }) {
+				incErrs = append(incErrs, IncludeError{From: from.File, Path: inc, File: child, Err: ErrIncludedTwice})
+				continue
 			}
+			data, err := os.ReadFile(filepath.Join(dir, child))
+			if err != nil {
+				incErrs = append(incErrs, IncludeError{From: from.File, Path: inc, File: child, Err: err})
+				continue
+			}
+			src := Source{File: child, Data: data}
+			srcs = append(srcs, src)
+			walk(src)
 		}
-		return nil
 	}
-	if err := walk(file); err != nil {
-		return nil, err
-	}
-	return out, nil
+	walk(srcs[0])
+	return srcs, incErrs, nil
 }
 
 // Includes lists the paths a compose file's top-level `include` names, as

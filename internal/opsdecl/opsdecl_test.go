@@ -1,6 +1,11 @@
 package opsdecl
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -91,5 +96,48 @@ func TestParseProblems(t *testing.T) {
 				t.Errorf("problems %q, want one containing %q", msgs, c.want)
 			}
 		})
+	}
+}
+
+func TestSources(t *testing.T) {
+	dir := t.TempDir()
+	write := func(rel, text string) {
+		t.Helper()
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("compose.yaml", "include:\n  - sub/compose.yaml\n  - path: [gone/compose.yaml]\n  - https://example.invalid/compose.yaml\nservices:\n  a: {image: a:1.0}\n")
+	write("sub/compose.yaml", "include:\n  - ../compose.yaml\nservices:\n  b: {image: b:1.0, x-ops: {state: [/data]}}\n")
+
+	srcs, incErrs, err := Sources(dir, "compose.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, s := range srcs {
+		files = append(files, s.File)
+	}
+	if !slices.Equal(files, []string{"compose.yaml", "sub/compose.yaml"}) {
+		t.Errorf("sources %v, want compose.yaml then sub/compose.yaml (the URL not followed)", files)
+	}
+	if len(incErrs) != 2 {
+		t.Fatalf("include errors %v, want the cycle and the missing file", incErrs)
+	}
+	if e := incErrs[0]; e.From != "sub/compose.yaml" || e.File != "compose.yaml" || !errors.Is(e.Err, ErrIncludedTwice) {
+		t.Errorf("first include error %+v, want sub/compose.yaml including compose.yaml again", e)
+	}
+	if e := incErrs[1]; e.From != "compose.yaml" || e.File != "gone/compose.yaml" || !errors.Is(e.Err, fs.ErrNotExist) {
+		t.Errorf("second include error %+v, want gone/compose.yaml missing", e)
+	}
+	if _, err := LoadFile(dir, "compose.yaml"); err == nil || !strings.Contains(err.Error(), "include gone/compose.yaml") {
+		t.Errorf("LoadFile: %v, want the include that cannot be followed named", err)
+	}
+	if _, _, err := Sources(dir, "nothere.yaml"); err == nil {
+		t.Error("Sources of a missing file: no error")
 	}
 }

@@ -58,23 +58,38 @@ func (r *Repo) checkBudgets() {
 			counted = append(counted, name)
 		}
 	}
-	raw, ok := r.Env[budgetKey]
-	line := ""
-	if r.EnvFile != nil {
-		line = fmt.Sprint(r.EnvFile.LineOf(budgetKey))
-	}
-	if !ok || raw == "" {
-		r.f.Errorf("compose-budget", r.EnvPath, line, "run opsctl init (it adds "+budgetKey+"=3G, a 4 GB server, from .env.example), or set the memory this host gives the node", "%s is not set: the sum of the services' memory limits cannot be checked", budgetKey)
-		return
-	}
-	budget, err := units.RAMInBytes(raw)
-	if err != nil || budget <= 0 {
-		r.f.Errorf("compose-budget", r.EnvPath, line, "write a size such as 3G, 3072M or 4GiB", "%s=%q is not a memory size", budgetKey, raw)
+	budget, raw, line, ok := r.envSize("compose-budget", budgetKey,
+		"run opsctl init (it adds "+budgetKey+"=3G, a 4 GB server, from .env.example), or set the memory this host gives the node",
+		"the sum of the services' memory limits cannot be checked",
+		"write a size such as 3G, 3072M or 4GiB", "a memory size")
+	if !ok {
 		return
 	}
 	if sum > budget {
 		r.f.Errorf("compose-budget", r.EnvPath, line, fmt.Sprintf("lower the limits in compose.yaml, or raise %s if this host has the memory", budgetKey), "the memory limits of the %d services `up` starts sum to %s, over %s=%s", len(counted), units.BytesSize(float64(sum)), budgetKey, raw)
 	}
+}
+
+// envSize reads a size from the env file (OPS_MEMORY_BUDGET,
+// OPS_DISK_BUDGET), as Docker reads sizes (go-units RAMInBytes), with the
+// key's line there. Missing, empty or not a positive size, it is an error
+// finding of check (saying what cannot be checked without it, or what
+// kind of size it must be), and ok is false.
+func (r *Repo) envSize(check, key, missingFix, missingWhy, badFix, kind string) (size int64, raw, line string, ok bool) {
+	raw, set := r.Env[key]
+	if r.EnvFile != nil {
+		line = fmt.Sprint(r.EnvFile.LineOf(key))
+	}
+	if !set || raw == "" {
+		r.f.Errorf(check, r.EnvPath, line, missingFix, "%s is not set: %s", key, missingWhy)
+		return 0, raw, line, false
+	}
+	size, err := units.RAMInBytes(raw)
+	if err != nil || size <= 0 {
+		r.f.Errorf(check, r.EnvPath, line, badFix, "%s=%q is not %s", key, raw, kind)
+		return 0, raw, line, false
+	}
+	return size, raw, line, true
 }
 
 // ownKey is the key node of key in service name's own mapping (not one

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/units"
+	"github.com/compose-spec/compose-go/v2/types"
 	dunits "github.com/docker/go-units"
 
 	"github.com/okx-hft/okx-hft-ops/internal/yamlpos"
@@ -123,18 +124,11 @@ func (r *Repo) checkDisk() *Disk {
 	for _, it := range r.disk {
 		d.Total += it.Bytes
 	}
-	raw, ok := r.Env[diskKey]
-	line := ""
-	if r.EnvFile != nil {
-		line = fmt.Sprint(r.EnvFile.LineOf(diskKey))
-	}
-	if !ok || raw == "" {
-		r.f.Errorf("disk", r.EnvPath, line, "run opsctl init (it adds "+diskKey+"=30G, a 40 GB server, from .env.example), or set what the node's data may take on this host's disk", "%s is not set: the node's worst-case disk (%s) cannot be checked", diskKey, dunits.BytesSize(float64(d.Total)))
-		return d
-	}
-	budget, err := dunits.RAMInBytes(raw)
-	if err != nil || budget <= 0 {
-		r.f.Errorf("disk", r.EnvPath, line, "write a size such as 30G", "%s=%q is not a size", diskKey, raw)
+	budget, raw, line, ok := r.envSize("disk", diskKey,
+		"run opsctl init (it adds "+diskKey+"=30G, a 40 GB server, from .env.example), or set what the node's data may take on this host's disk",
+		fmt.Sprintf("the node's worst-case disk (%s) cannot be checked", dunits.BytesSize(float64(d.Total))),
+		"write a size such as 30G", "a size")
+	if !ok {
 		return d
 	}
 	d.Budget = budget
@@ -241,7 +235,7 @@ func (r *Repo) metadataDisk() {
 			continue
 		}
 		for _, v := range s.Volumes {
-			if v.Type == "volume" && slices.Contains(d.State, v.Target) && !slices.Contains(vols, v.Source) {
+			if v.Type == types.VolumeTypeVolume && slices.Contains(d.State, v.Target) && !slices.Contains(vols, v.Source) {
 				vols = append(vols, v.Source)
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -161,7 +162,7 @@ func Files() (map[string][]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("dataset %s: not a table or view of the data contract (hftdata.Tables)", d.Table)
 		}
-		if !contains(cols, d.Dttm) {
+		if !slices.Contains(cols, d.Dttm) {
 			return nil, fmt.Errorf("dataset %s: time column %s is not one of its columns", d.Table, d.Dttm)
 		}
 		schema, name := splitTable(d.Table)
@@ -173,15 +174,6 @@ func Files() (map[string][]byte, error) {
 }
 
 func fileName(key string) string { return strings.NewReplacer(".", "_", "-", "_").Replace(key) }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 type databaseFile struct {
 	DatabaseName    string         `yaml:"database_name"`
@@ -316,11 +308,7 @@ const placeholderDatasource = "0__table"
 
 func chartYAML(c chart, ds dataset) (chartFile, error) {
 	for _, m := range c.Metrics {
-		found := false
-		for _, dm := range ds.Metrics {
-			found = found || dm.Name == m
-		}
-		if !found {
+		if _, ok := metricOf(ds, m); !ok {
 			return chartFile{}, fmt.Errorf("chart %s: metric %s is not defined on dataset %s", c.Key, m, ds.Table)
 		}
 	}
@@ -431,7 +419,7 @@ func chartYAML(c chart, ds dataset) (chartFile, error) {
 		if len(c.Metrics) != 1 || len(groupBy) != 0 {
 			return chartFile{}, fmt.Errorf("chart %s: a big number has one metric and no group-by", c.Key)
 		}
-		ms := metricOf(ds, c.Metrics[0])
+		ms, _ := metricOf(ds, c.Metrics[0])
 		for k, v := range map[string]any{
 			"metric": c.Metrics[0], "header_font_size": 0.4, "subheader_font_size": 0.15, "y_axis_format": ms.Format, "time_format": "smart_date",
 		} {
@@ -460,13 +448,13 @@ func chartYAML(c chart, ds dataset) (chartFile, error) {
 	}, nil
 }
 
-func metricOf(ds dataset, name string) metric {
+func metricOf(ds dataset, name string) (metric, bool) {
 	for _, m := range ds.Metrics {
 		if m.Name == name {
-			return m
+			return m, true
 		}
 	}
-	return metric{}
+	return metric{}, false
 }
 
 type dashboardFile struct {
@@ -534,19 +522,19 @@ func Write(dir string) error {
 	if err != nil {
 		return err
 	}
-	stale, err := Diff(dir)
+	stale, err := staleFiles(dir, files)
 	if err != nil {
 		return err
 	}
 	for _, p := range stale {
-		if _, ok := files[p]; !ok {
-			if err := os.Remove(filepath.Join(dir, p)); err != nil && !os.IsNotExist(err) {
+		full := filepath.Join(dir, p)
+		b, generated := files[p]
+		if !generated {
+			if err := os.Remove(full); err != nil && !os.IsNotExist(err) {
 				return err
 			}
+			continue
 		}
-	}
-	for p, b := range files {
-		full := filepath.Join(dir, p)
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 			return err
 		}
@@ -564,9 +552,14 @@ func Diff(dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return staleFiles(dir, files)
+}
+
+// staleFiles is Diff against files already generated.
+func staleFiles(dir string, files map[string][]byte) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
-	err = filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
 		if err != nil {
 			if os.IsNotExist(err) && p == dir {
 				return filepath.SkipDir
@@ -625,10 +618,8 @@ func Dashboards() []Dashboard {
 // Counts are the numbers of datasets, charts and dashboards the bundle
 // holds.
 func Counts() (datasetsN, chartsN, dashboardsN int) {
-	for _, d := range dashboards {
-		for _, row := range d.Rows {
-			chartsN += len(row)
-		}
+	for _, d := range Dashboards() {
+		chartsN += len(d.Charts)
 	}
 	return len(datasets), chartsN, len(dashboards)
 }

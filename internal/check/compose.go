@@ -86,31 +86,14 @@ func (r *Repo) checkCompose(ctx context.Context) {
 	// compose-go warns about unset variables through logrus; the variables
 	// check reports them with their line instead.
 	logrus.SetLevel(logrus.ErrorLevel)
-	doc := r.composeDoc
 	envPath := r.path(r.EnvPath)
-	opts, err := cli.NewProjectOptions([]string{r.path(composeFile)},
-		cli.WithWorkingDirectory(r.Dir),
-		cli.WithEnvFiles(envPath),
-		cli.WithDotEnv,
-		cli.WithDiscardEnvFile,
-		// Check the services of every profile (demo included), not only
-		// those `docker compose up` starts by default.
-		cli.WithProfiles([]string{"*"}),
-	)
-	if err == nil {
-		r.Project, err = opts.LoadProject(ctx)
-	}
-	if err != nil {
-		msg := strings.ReplaceAll(err.Error(), r.Dir+string(os.PathSeparator), "")
-		pos := ""
-		if m := composeErrPath.FindString(msg); m != "" {
-			pos = doc.LineString(m)
-		}
+	project, msg, pos := r.loadProject(ctx, r.sources[0], r.Dir, envPath)
+	r.Project = project
+	if project == nil {
 		if pos == "" {
 			pos = lineOfValue(string(data), msg)
 		}
 		r.f.Errorf("compose", composeFile, pos, "correct the key or value named; the schema is the Compose Specification", "compose-go cannot load the file: %s", msg)
-		r.Project = nil
 		return
 	}
 	for _, src := range r.sources[1:] {
@@ -130,29 +113,39 @@ func (r *Repo) checkCompose(ctx context.Context) {
 
 var quotedName = regexp.MustCompile(`"([A-Za-z0-9_.-]+)"`)
 
-// loadAlone loads an included compose file as its own project, as
-// `docker compose --env-file .env -f FILE up` does from the repository
-// root: its folder is the project directory, and every service, network
-// and volume it names must be defined in it.
-func (r *Repo) loadAlone(ctx context.Context, src composeSource, envPath string) {
-	file := r.path(src.rel)
-	opts, err := cli.NewProjectOptions([]string{file},
-		cli.WithWorkingDirectory(filepath.Dir(file)),
+// loadProject loads a compose file as compose-go does for `docker
+// compose`, with the env file and every profile (demo included), not only
+// those `up` starts by default. On failure the project is nil, msg is the
+// error with the repository's path taken out, and pos the line of the key
+// path it names, if any.
+func (r *Repo) loadProject(ctx context.Context, src composeSource, workDir, envPath string) (project *types.Project, msg, pos string) {
+	opts, err := cli.NewProjectOptions([]string{r.path(src.rel)},
+		cli.WithWorkingDirectory(workDir),
 		cli.WithEnvFiles(envPath),
 		cli.WithDotEnv,
 		cli.WithDiscardEnvFile,
 		cli.WithProfiles([]string{"*"}),
 	)
 	if err == nil {
-		_, err = opts.LoadProject(ctx)
+		if project, err = opts.LoadProject(ctx); err == nil {
+			return project, "", ""
+		}
 	}
-	if err == nil {
-		return
-	}
-	msg := strings.ReplaceAll(err.Error(), r.Dir+string(os.PathSeparator), "")
-	pos := ""
+	msg = strings.ReplaceAll(err.Error(), r.Dir+string(os.PathSeparator), "")
 	if m := composeErrPath.FindString(msg); m != "" {
 		pos = src.doc.LineString(m)
+	}
+	return nil, msg, pos
+}
+
+// loadAlone loads an included compose file as its own project, as
+// `docker compose --env-file .env -f FILE up` does from the repository
+// root: its folder is the project directory, and every service, network
+// and volume it names must be defined in it.
+func (r *Repo) loadAlone(ctx context.Context, src composeSource, envPath string) {
+	project, msg, pos := r.loadProject(ctx, src, filepath.Dir(r.path(src.rel)), envPath)
+	if project != nil {
+		return
 	}
 	if pos == "" {
 		// "service "a" depends on undefined service "b"": the line naming

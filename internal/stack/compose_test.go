@@ -14,7 +14,7 @@ func TestComposeArgs(t *testing.T) {
 		{Runner{Files: []string{"mlflow/compose.yaml"}}, []string{"compose", "--env-file", ".env", "-f", "mlflow/compose.yaml", "ps"}},
 		{Runner{Files: []string{"a.yaml", "b.yaml"}, Project: "p"}, []string{"compose", "-p", "p", "--env-file", ".env", "-f", "a.yaml", "-f", "b.yaml", "ps"}},
 	} {
-		if got := c.r.compose("ps"); !slices.Equal(got, c.want) {
+		if got := c.r.ComposeArgs("ps"); !slices.Equal(got, c.want) {
 			t.Errorf("%+v: %q, want %q", c.r, got, c.want)
 		}
 	}

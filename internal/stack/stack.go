@@ -38,8 +38,9 @@ type Runner struct {
 	Stdout  io.Writer // progress for people
 }
 
-// compose is the argv of `docker compose args...` for the runner's files.
-func (r *Runner) compose(args ...string) []string {
+// ComposeArgs is the argv of `docker compose args...` (without "docker") for
+// the runner's files and project.
+func (r *Runner) ComposeArgs(args ...string) []string {
 	out := []string{"compose"}
 	if r.Project != "" {
 		out = append(out, "-p", r.Project)
@@ -136,7 +137,7 @@ func (c Container) Status() string {
 
 // PS lists the stack's containers, stopped ones included.
 func (r *Runner) PS(ctx context.Context) ([]Container, error) {
-	out, err := r.docker(ctx, r.compose("ps", "--all", "--format", "json")...)
+	out, err := r.docker(ctx, r.ComposeArgs("ps", "--all", "--format", "json")...)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +204,7 @@ func PortFree(addr string) error {
 // exited 0; it fails on an unhealthy container or a failed one-shot job,
 // showing that service's last log lines.
 func (r *Runner) Up(ctx context.Context, build bool, timeout time.Duration) error {
-	args := r.compose("up", "--detach", "--remove-orphans")
+	args := r.ComposeArgs("up", "--detach", "--remove-orphans")
 	if build {
 		args = append(args, "--build")
 	}
@@ -255,7 +256,7 @@ func (r *Runner) Up(ctx context.Context, build bool, timeout time.Duration) erro
 
 // Logs returns the last n log lines of a service, indented.
 func (r *Runner) Logs(ctx context.Context, service string, n int) string {
-	cmd := exec.CommandContext(ctx, "docker", r.compose("logs", "--no-color", "--tail", strconv.Itoa(n), service)...)
+	cmd := exec.CommandContext(ctx, "docker", r.ComposeArgs("logs", "--no-color", "--tail", strconv.Itoa(n), service)...)
 	cmd.Dir = r.Dir
 	out, _ := cmd.CombinedOutput()
 	return "    " + strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", "\n    ")
@@ -263,7 +264,7 @@ func (r *Runner) Logs(ctx context.Context, service string, n int) string {
 
 // Down stops the stack; volumes are removed only when asked.
 func (r *Runner) Down(ctx context.Context, volumes bool) error {
-	args := r.compose("down", "--remove-orphans")
+	args := r.ComposeArgs("down", "--remove-orphans")
 	if volumes {
 		args = append(args, "--volumes")
 	}

@@ -195,7 +195,7 @@ func (s *Stack) down() {
 		append(s.sidecarsArgs(), "down", "--volumes", "--remove-orphans"),
 	}
 	for _, a := range standalones {
-		all = append(all, []string{"compose", "-p", a.project(), "--env-file", ".env", "-f", a.file, "-f", a.override, "down", "--volumes", "--remove-orphans"})
+		all = append(all, s.standaloneRunner(a).ComposeArgs("down", "--volumes", "--remove-orphans"))
 	}
 	for _, args := range all {
 		if out, err := s.run("docker", args...); err != nil {

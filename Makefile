@@ -28,7 +28,7 @@ doctor: $(BIN)
 check: $(BIN)
 	./$(BIN) check
 
-## tools: build promtool of the pinned version once (cached), for check and the tests without Docker
+## tools: build promtool and restic of the pinned versions once (cached), for check and the tests without Docker
 tools: $(BIN)
 	./$(BIN) tools
 
@@ -39,8 +39,8 @@ dashboards:
 ## test: every test: the offline tests, then the stack test when a Docker engine answers
 test: test-unit test-stack
 
-# The tests find promtool built by `make tools`; none builds it inside its
-# own timeout. Timeouts are explicit: a hung test fails instead of waiting.
+# The tests find promtool and restic built by `make tools`; none builds them
+# inside its own timeout. Timeouts are explicit: a hung test fails instead of waiting.
 test-unit: $(BIN) tools
 	@unformatted=$$(gofmt -l cmd internal test pkg); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...

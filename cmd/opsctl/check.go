@@ -177,7 +177,7 @@ func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n      ") }
 
 func cmdTools(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("tools", stderr)
-	dir := fs.String("dir", ".", "repository root (its go.mod pins the versions)")
+	dir := fs.String("dir", ".", "repository root (its go.mod pins promtool's version)")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
 	}
@@ -193,6 +193,17 @@ func cmdTools(args []string, stdout, stderr io.Writer) int {
 	}
 	version, _ := tools.PromtoolModuleVersion(abs)
 	fmt.Fprintf(stdout, "promtool %s: %s (%.1fs)\n", tools.ReleaseOf(version), path, time.Since(start).Seconds())
+
+	if _, ok := tools.CachedRestic(); !ok {
+		fmt.Fprintf(stdout, "== building restic %s from its Go module (once; a minute or more on a small machine)\n", tools.ResticVersion)
+	}
+	start = time.Now()
+	path, err = tools.BuildRestic(context.Background())
+	if err != nil {
+		fmt.Fprintln(stderr, "opsctl tools:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "restic %s: %s (%.1fs)\n", strings.TrimPrefix(tools.ResticVersion, "v"), path, time.Since(start).Seconds())
 	return 0
 }
 

@@ -3,6 +3,7 @@ package check
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"regexp"
 	"slices"
@@ -119,12 +120,64 @@ func (r *Repo) checkServiceNetworks(name string, s types.ServiceConfig, src comp
 	if onShared {
 		for _, arg := range s.Command {
 			for _, flag := range lifecycleFlags {
-				if arg == flag || strings.HasPrefix(arg, flag+"=") {
-					r.f.Errorf("compose-network", composeFile, at(base+".command"), "remove "+flag+" (reload with kill -HUP; snapshots need the internal network only)", "service %s is on %s with %s: any container there can stop, reload or rewrite it without a credential", name, sharedNet, flag)
+				if !(arg == flag || strings.HasPrefix(arg, flag+"=")) {
+					continue
 				}
+				if flag == adminAPIFlag && listensInternalOnly(s) {
+					continue
+				}
+				fix := "remove " + flag + " (reload with kill -HUP)"
+				if flag == adminAPIFlag {
+					fix = "listen only where hft_network cannot reach: --web.listen-address=127.0.0.1:9090 and --web.listen-address=ALIAS:9090 with ALIAS in networks.internal.aliases, and no published port; or remove " + flag
+				}
+				r.f.Errorf("compose-network", composeFile, at(base+".command"), fix, "service %s is on %s with %s: any container there can stop, reload or rewrite it without a credential", name, sharedNet, flag)
 			}
 		}
 	}
+}
+
+const adminAPIFlag = "--web.enable-admin-api"
+
+// listensInternalOnly reports whether every --web.listen-address of a
+// Prometheus is loopback or a name that resolves on the internal network
+// alone (an alias declared there and on no other network), and it
+// publishes no port: then nothing on hft_network reaches what it serves.
+// Without the flag Prometheus listens on every address (:9090).
+func listensInternalOnly(s types.ServiceConfig) bool {
+	if len(s.Ports) > 0 {
+		return false
+	}
+	internalOnly := map[string]bool{}
+	for nw, cfg := range s.Networks {
+		if cfg == nil {
+			continue
+		}
+		for _, a := range cfg.Aliases {
+			if nw == internalNet {
+				if _, seen := internalOnly[a]; !seen {
+					internalOnly[a] = true
+				}
+			} else {
+				internalOnly[a] = false
+			}
+		}
+	}
+	n := 0
+	for _, arg := range s.Command {
+		addr, ok := strings.CutPrefix(arg, "--web.listen-address=")
+		if !ok {
+			continue
+		}
+		n++
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return false
+		}
+		if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && !internalOnly[host] {
+			return false
+		}
+	}
+	return n > 0
 }
 
 var localHref = regexp.MustCompile(`href="(/[^"]*)"`)

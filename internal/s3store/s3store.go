@@ -205,3 +205,50 @@ func isAuthError(err error) bool {
 
 // IsAuthError reports whether err is the endpoint refusing credentials.
 func IsAuthError(err error) bool { return isAuthError(err) }
+
+// Object is one object of a bucket.
+type Object struct {
+	Key          string
+	Size         int64
+	ETag         string
+	LastModified time.Time
+}
+
+// ListObjects lists every object of bucket, following continuation tokens.
+func (s *Store) ListObjects(ctx context.Context, bucket string) ([]Object, error) {
+	var objs []Object
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &bucket})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", bucket, err)
+		}
+		for _, o := range page.Contents {
+			objs = append(objs, Object{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size), ETag: aws.ToString(o.ETag), LastModified: aws.ToTime(o.LastModified)})
+		}
+	}
+	return objs, nil
+}
+
+// Download writes bucket/key to w and returns the bytes written.
+func (s *Store) Download(ctx context.Context, bucket, key string, w io.Writer) (int64, error) {
+	got, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return 0, fmt.Errorf("get %s/%s: %w", bucket, key, err)
+	}
+	defer got.Body.Close()
+	n, err := io.Copy(w, got.Body)
+	if err != nil {
+		return n, fmt.Errorf("get %s/%s: %w", bucket, key, err)
+	}
+	return n, nil
+}
+
+// Upload writes body (size bytes) as bucket/key.
+func (s *Store) Upload(ctx context.Context, bucket, key string, body io.ReadSeeker, size int64) error {
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: body, ContentLength: aws.Int64(size)})
+	if err != nil {
+		return fmt.Errorf("put %s/%s: %w", bucket, key, err)
+	}
+	return nil
+}

@@ -36,6 +36,11 @@ var Specs = []Spec{
 	{Key: "GRAFANA_ADMIN_PASSWORD", Length: 24, Alphabet: alnum},
 	{Key: "SUPERSET_SECRET_KEY", Length: 64, Alphabet: alnum},
 	{Key: "SUPERSET_ADMIN_PASSWORD", Length: 24, Alphabet: alnum},
+	// Encrypts the backups; a restore on a new server needs this value.
+	{Key: "BACKUP_RESTIC_PASSWORD", Length: 40, Alphabet: alnum},
+	// The backup target's keys come from its provider.
+	{Key: "BACKUP_S3_ACCESS_KEY", Optional: true},
+	{Key: "BACKUP_S3_SECRET_KEY", Optional: true},
 	{Key: "TELEGRAM_BOT_TOKEN", Optional: true},
 	{Key: "TIMESCALEDB_PASSWORD", Optional: true},
 	// A ping URL's path is its secret: whoever knows it can fake pings.

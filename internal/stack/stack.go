@@ -273,3 +273,17 @@ func (r *Runner) Down(ctx context.Context, volumes bool) error {
 	cmd.Stdout, cmd.Stderr = r.Stdout, r.Stdout
 	return cmd.Run()
 }
+
+// Compose runs `docker compose args...` for the runner's files and project
+// with its output (stdout and stderr) streamed to out; the error names the
+// command and its exit status.
+func (r *Runner) Compose(ctx context.Context, out io.Writer, args ...string) error {
+	argv := r.ComposeArgs(args...)
+	cmd := exec.CommandContext(ctx, "docker", argv...)
+	cmd.Dir = r.Dir
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("docker %s: %w", strings.Join(argv, " "), err)
+	}
+	return nil
+}

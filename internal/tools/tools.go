@@ -3,7 +3,8 @@
 // Docker engine answers and the image is present, else from what this
 // machine has (a promtool built once from the Go module pinned in go.mod,
 // the distribution's nginx). Every Tool says which program ran and at which
-// version, so a report can never hide what was or was not checked.
+// version, so a report can never hide what was or was not checked. It also
+// builds the pinned restic the backups run (BuildRestic).
 package tools
 
 import (
@@ -246,6 +247,84 @@ func CachedPromtool(moduleDir string) (string, string, bool) {
 	path := PromtoolPath(version)
 	_, err = os.Stat(path)
 	return path, version, err == nil
+}
+
+// ResticModule is the Go module restic is built from, and ResticVersion the
+// release the backups run: `opsctl tools` builds it for the host, the
+// Dockerfile into the opsctl image and test/stack/build-images.sh into its
+// stand-in, each at this version (a test holds the three to the same string).
+const (
+	ResticModule  = "github.com/restic/restic"
+	ResticVersion = "v0.18.1"
+)
+
+// ResticPath is where the restic of ResticVersion is kept.
+func ResticPath() string {
+	return filepath.Join(CacheDir(), fmt.Sprintf("restic-%s-%s-%s", ResticVersion, runtime.GOOS, runtime.GOARCH))
+}
+
+// ResticBuildArgs are the arguments of the `go install` that builds restic:
+// its release's flags (restic's build.go: -tags disable_grpc_modules, the
+// version through -X main.version, stripped) without selfupdate, since the
+// version is pinned here and nothing may replace the binary.
+func ResticBuildArgs() []string {
+	return []string{"install", "-trimpath", "-tags", "disable_grpc_modules",
+		"-ldflags", "-s -w -X main.version=" + strings.TrimPrefix(ResticVersion, "v"),
+		ResticModule + "/cmd/restic@" + ResticVersion}
+}
+
+// BuildRestic builds restic at ResticVersion into the cache, once: later
+// calls find the binary. It is built as module@version outside this
+// repository's module, so restic's own go.mod decides its dependencies and
+// this go.mod stays out of it. It needs Go and the module proxy (or the
+// module cache) and takes a minute or more the first time.
+func BuildRestic(ctx context.Context) (string, error) {
+	path := ResticPath()
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("restic %s is not built and Go is not installed to build it", ResticVersion)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	// GOBIN in the cache dir: the rename below stays on one file system.
+	gobin, err := os.MkdirTemp(filepath.Dir(path), "restic-build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(gobin)
+	cmd := exec.CommandContext(ctx, goBin, ResticBuildArgs()...)
+	cmd.Dir = gobin
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOBIN="+gobin,
+		// go install refuses GOBIN for another platform; the name says this one.
+		"GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH,
+		// An empty GOFLAGS would fall back to the one of `go env -w`
+		// (-mod=vendor there would break a module@version build): a flag
+		// the build passes anyway replaces it.
+		"GOFLAGS=-trimpath")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building restic %s: %v: %s", ResticVersion, err, lastLines(string(out), 5))
+	}
+	tmp := filepath.Join(gobin, "restic")
+	out, err := exec.CommandContext(ctx, tmp, "version").Output()
+	// What it says it is, before it is kept under that name (the module's
+	// version and the -X main.version of ResticBuildArgs must agree).
+	if want := "restic " + strings.TrimPrefix(ResticVersion, "v") + " "; err != nil || !strings.HasPrefix(string(out), want) {
+		return "", fmt.Errorf("restic built from %s@%s: `restic version` printed %q (%v), want %q", ResticModule, ResticVersion, strings.TrimSpace(string(out)), err, want+"...")
+	}
+	return path, os.Rename(tmp, path)
+}
+
+// CachedRestic returns the restic of ResticVersion, if it has been built (by
+// BuildRestic or `make tools`). Tests use it: none builds restic inside its
+// own timeout.
+func CachedRestic() (string, bool) {
+	path := ResticPath()
+	_, err := os.Stat(path)
+	return path, err == nil
 }
 
 // NginxBinary finds the host's nginx.

@@ -2,7 +2,9 @@
 # Build the local images that stand in for the registry images of compose.yaml in the
 # stack test (this machine reaches no image registry). Each image is built from Debian
 # packages (debootstrap + apt) or from Go modules of the same upstream version; see
-# test/stack/README.md for what each one really runs.
+# test/stack/README.md for what each one really runs. The images of this repository are
+# its static binaries compiled on the host; the opsctl image also carries restic, built
+# from its Go module at the version the repository's Dockerfile builds (RESTIC_VERSION).
 #
 # Usage: test/stack/build-images.sh [--force] [--list] [NAME...]
 #        test/stack/build-images.sh --binaries prometheus
@@ -45,6 +47,7 @@ PROMETHEUS_VERSION=v0.315.0                              # Prometheus 3.15.0
 ALERTMANAGER_VERSION=v0.34.1
 NODE_EXPORTER_VERSION=v1.12.1
 SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6    # the only one served; reports 4.53
+RESTIC_VERSION=v0.18.1                                   # = the Dockerfile's, tools.ResticVersion (a Go test compares them)
 
 # name | tag | image it is built on ("-": none) | what it runs
 IMAGE_TABLE="
@@ -58,7 +61,7 @@ alertmanager|okx-local/alertmanager:v0.34.1|busybox|github.com/prometheus/alertm
 node-exporter|okx-local/node-exporter:v1.12.1|busybox|github.com/prometheus/node_exporter@$NODE_EXPORTER_VERSION
 seaweedfs|okx-local/seaweedfs:4.48|debian|github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION (4.53)
 superset-base|okx-local/superset-base:bookworm|python-base|the apache/superset layout on python-base
-opsctl|okx-hft-ops/opsctl:0.1.0|-|this repository's cmd/opsctl, static
+opsctl|okx-hft-ops/opsctl:0.1.0|-|this repository's cmd/opsctl, static; restic from github.com/restic/restic@$RESTIC_VERSION
 telegram-stub|okx-local/telegram-stub:test|-|this repository's test/stack/telegramstub
 hftsim|okx-hft-ops/hftsim:0.1.0|-|this repository's cmd/hftsim, static
 mlflow|okx-hft-ops/mlflow:3.17.0|python-base|this repository's mlflow/Dockerfile (MLflow 3.17.0 from PyPI)
@@ -81,6 +84,13 @@ repo_sources() { # NAME
   esac
 }
 
+# Functions besides build_NAME and bin_NAME that make the image (part of its recipe).
+recipe_functions() { # NAME
+  case "$1" in
+    opsctl) echo opsctl_context bin_restic ;;
+  esac
+}
+
 log() { printf '[build-images] %s\n' "$*" >&2; }
 die() { printf '[build-images] ERROR: %s\n' "$*" >&2; exit 1; }
 
@@ -100,7 +110,7 @@ recipe_hash() { # NAME -> sha256 of everything the image is made from
       {
         field "$name" 2; field "$name" 4
         [ "$base" = - ] || recipe_hash "$base"
-        declare -f "build_${name//-/_}" "bin_${name//-/_}" 2>/dev/null || true
+        declare -f "build_${name//-/_}" "bin_${name//-/_}" $(recipe_functions "$name") 2>/dev/null || true
         [ "$name" != debian ] || declare -f debian_rootfs
         [ "$base" = - ] || declare -f docker_build_dir
         repo_sources "$name" | LC_ALL=C sort | while read -r f; do
@@ -261,6 +271,20 @@ bin_seaweedfs() { # SRC OUT
   cp "$1/docker/filer.toml" "$1/LICENSE" "$2/files/"
 }
 
+bin_restic() { # SRC OUT
+  local m="github.com/restic/restic@$RESTIC_VERSION" dir
+  # go install MODULE@VERSION with the flags of the repository's Dockerfile and `opsctl
+  # tools` (restic's release builds, build.go, without selfupdate; the version string
+  # through main.version): with the same Go, the same binary byte for byte.
+  (cd "$1" && timed restic "go install restic" "$LOGS/restic.log" \
+    env GOWORK=off GOFLAGS=-trimpath CGO_ENABLED=0 GOBIN="$2/bin" go install -trimpath -tags disable_grpc_modules \
+      -ldflags "-s -w -X main.version=${RESTIC_VERSION#v}" "github.com/restic/restic/cmd/restic@$RESTIC_VERSION")
+  "$2/bin/restic" version | grep -q "^restic ${RESTIC_VERSION#v} " \
+    || die "the restic built from $m says: $("$2/bin/restic" version)"
+  dir="$(module_info "$m" Dir)"
+  cp "$dir/LICENSE" "$2/files/"
+}
+
 # --- images ---------------------------------------------------------------------------------
 
 # docker_build_dir NAME [ARTIFACT_DIR] [EXTRA_CONTEXT_FN]: build test/stack/images/NAME
@@ -382,8 +406,19 @@ build_superset_base() { docker_build_dir superset-base; }
 go_static_context() { # PACKAGE BINARY CTX: build a static binary of this repository into CTX
   (cd "$REPO" && CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "-s -w" -o "$3/$2" "$1")
 }
-opsctl_context() { go_static_context ./cmd/opsctl opsctl "$1" && go_static_context ./cmd/ops-probe ops-probe "$1"; }
-build_opsctl() { docker_build_dir opsctl "" opsctl_context; }
+opsctl_context() { # CTX: this repository's binaries, and what restic needs besides bin/restic
+  go_static_context ./cmd/opsctl opsctl "$1" && go_static_context ./cmd/ops-probe ops-probe "$1"
+  # restic talks HTTPS to the S3 target; the Dockerfile copies the golang image's bundle.
+  cp /etc/ssl/certs/ca-certificates.crt "$1/"
+  # TMPDIR of restic's pack files; COPY keeps the mode of directories inside the one copied.
+  mkdir -p "$1/rootfs/usr/share/doc/restic" && mkdir -m 1777 "$1/rootfs/tmp"
+  cp "$1/files/LICENSE" "$1/rootfs/usr/share/doc/restic/LICENSE"
+}
+build_opsctl() {
+  local art
+  art="$(artifact restic "$RESTIC_VERSION" bin_restic)"
+  docker_build_dir opsctl "$art" opsctl_context
+}
 build_hftsim() { docker_build_dir hftsim "" "go_static_context ./cmd/hftsim hftsim"; }
 build_telegram_stub() { docker_build_dir telegram-stub "" "go_static_context ./test/stack/telegramstub telegramstub"; }
 

@@ -89,6 +89,12 @@ func newStack(t *testing.T) *Stack {
 		"TELEGRAM_CHAT_ID":     "-1004242",
 		"TELEGRAM_API_URL":     "http://telegram-stub:8081",
 		"TIMESCALEDB_PASSWORD": "St4ckT3stTimescalePassw0rd",
+		// The backups go to the sidecars' second S3; Grafana and Loki
+		// have no image here, so their parts are not backed up.
+		"BACKUP_REPOSITORY":    "s3:http://backup-s3:8333/" + backupBucket + "/node",
+		"BACKUP_S3_ACCESS_KEY": "STACKTESTBACKUPKEY0000000001",
+		"BACKUP_S3_SECRET_KEY": "St4ckT3stBackupTargetSecretKey0000000000",
+		"BACKUP_COMPONENTS":    "mlflow,superset,alertmanager,prometheus,objects",
 	})
 	return s
 }

@@ -172,6 +172,7 @@ func TestStack(t *testing.T) {
 		s.waitHealthy(stateful...)
 		s.checkPersisted(t, p)
 	})
+	sub("backups: scheduled, drilled, restored onto an empty stack, damage refused", func(s *Stack, t *testing.T) { s.checkBackupRestore(t, p) })
 	sub("superset chart queries over a day of history", func(s *Stack, t *testing.T) { s.measureChartQueries(t, start) })
 	// Last but the screenshots: it changes the password of .env, which
 	// this subtest's copy of the stack alone knows.

@@ -26,18 +26,24 @@ const (
 	errorLineFilter = "|~ `(?i)\\b(error|fatal|panic|crit|critical|emerg)\\b` !~ `(?i)level\"?\\s*[=:]\\s*\"?(info|debug|trace)\\b`"
 )
 
+// defaultBackupInterval is the backup service's default interval between
+// backups, in seconds (ops_backup_interval_seconds): the "Time since last
+// backup" panel turns orange after one and red after two. The alert
+// BackupMissing reads the interval the service reports instead.
+const defaultBackupInterval = 3600
+
 // OpsNode is the one-screen view of the ops node for the person running it:
 // is every scrape target up, are the trading stacks connected, are the rules,
 // alerts and notifications working, is the host or a container running out of
-// CPU, memory or disk, is the log pipeline flowing, and which ops container
-// is logging errors.
+// CPU, memory or disk, is the log pipeline flowing, which ops container is
+// logging errors, and are the backups recent and restorable.
 func OpsNode() (dashboard.Dashboard, error) {
 	serviceQuery := `label_values({compose_project="` + OpsComposeProject + `"}, compose_service)`
 
 	b := dashboard.NewDashboardBuilder("Ops node").
 		Uid(OpsNodeUID).
 		Tags([]string{"ops"}).
-		Description("Health of the ops node: scrape targets, trading stacks, Prometheus, alerting, host, containers and the log pipeline."+" "+readOnlyNote).
+		Description("Health of the ops node: scrape targets, trading stacks, Prometheus, alerting, host, containers, the log pipeline and backups."+" "+readOnlyNote).
 		Readonly().
 		Tooltip(dashboard.DashboardCursorSyncCrosshair).
 		Time("now-6h", "now").
@@ -237,6 +243,64 @@ func OpsNode() (dashboard.Dashboard, error) {
 			WithTarget(lokiLogs("A", `{compose_project="`+OpsComposeProject+`",compose_service=~"$service"} `+errorLineFilter).MaxLines(1000)).
 			Span(24).Height(12).
 			ShowLabels(true))
+
+	// Backups: the backup service (opsctl backup-agent, job backup) runs
+	// restic every backup interval and a restore drill every drill interval.
+	// Last, so that the ids of the panels above stay as they were.
+	b.WithRow(dashboard.NewRowBuilder("Backups")).
+		WithPanel(newStat().
+			Title("Backups configured").
+			Description("Whether the backup service has a repository (BACKUP_REPOSITORY in .env); without one nothing is backed up and BackupMissing fires after an hour.").
+			WithTarget(promInstant("A", `ops_backup_configured{job="backup"}`, "configured")).
+			Span(4).Height(5).
+			Mappings(valueText("1", "CONFIGURED", "green", "0", "NOT CONFIGURED", "red")).
+			NoValue("no backup service").
+			Thresholds(thresholds("red", step{1, "green"}))).
+		WithPanel(newStat().
+			Title("Time since last backup").
+			Description("Age of the newest snapshot in the repository. Orange after one backup interval, red after two (the default interval, 1 h); BackupMissing fires after two intervals and 10 minutes of the interval the service reports.").
+			WithTarget(promInstant("A", `time() - (ops_backup_last_success_timestamp_seconds{job="backup"} > 0)`, "since last backup")).
+			Span(6).Height(5).
+			Unit("s").
+			NoValue("no snapshot").
+			Thresholds(thresholds("green", step{defaultBackupInterval, "orange"}, step{2 * defaultBackupInterval, "red"}))).
+		WithPanel(newStat().
+			Title("Last backup").
+			Description("Result of the backup service's last run; BackupFailing fires on FAILED.").
+			WithTarget(promInstant("A", `ops_backup_last_run_success{job="backup"}`, "last backup")).
+			Span(5).Height(5).
+			Mappings(valueText("1", "OK", "green", "0", "FAILED", "red")).
+			NoValue("no run yet").
+			Thresholds(thresholds("red", step{1, "green"}))).
+		WithPanel(newStat().
+			Title("Last restore drill").
+			Description("Result of the last restore drill (the newest snapshot restored into scratch space and verified); RestoreDrillFailing fires on FAILED.").
+			WithTarget(promInstant("A", `ops_restore_drill_last_success{job="backup"}`, "last drill")).
+			Span(5).Height(5).
+			Mappings(valueText("1", "OK", "green", "0", "FAILED", "red")).
+			NoValue("no drill yet").
+			Thresholds(thresholds("red", step{1, "green"}))).
+		WithPanel(newStat().
+			Title("Snapshots").
+			Description("Snapshots of this node in the repository.").
+			WithTarget(promInstant("A", `ops_backup_snapshots{job="backup"}`, "snapshots")).
+			Span(4).Height(5).
+			Unit("short").Decimals(0).
+			Thresholds(thresholds("red", step{1, "green"}))).
+		WithPanel(newTimeseries().
+			Title("Backup and drill duration").
+			Description("How long the last backup run and the last restore drill took, as the backup service reports after each.").
+			WithTarget(promRange("A", `ops_backup_last_duration_seconds{job="backup"}`, "backup")).
+			WithTarget(promRange("B", `ops_restore_drill_last_duration_seconds{job="backup"}`, "restore drill")).
+			Span(12).Height(8).
+			Unit("s").Min(0)).
+		WithPanel(newTimeseries().
+			Title("Backup size").
+			Description("Data in the last snapshot, and the bytes it added to the repository (what deduplication did not find there already).").
+			WithTarget(promRange("A", `ops_backup_last_size_bytes{job="backup"}`, "snapshot size")).
+			WithTarget(promRange("B", `ops_backup_last_added_bytes{job="backup"}`, "added to the repository")).
+			Span(12).Height(8).
+			Unit("bytes").Min(0))
 
 	d, err := b.Build()
 	if err != nil {

@@ -75,6 +75,8 @@ var metricJobs = []struct {
 	{"grafana_", []string{"grafana"}},
 	{"pg_", []string{"timescaledb"}},
 	{"SeaweedFS_", []string{"seaweedfs"}},
+	{"ops_backup_", []string{"backup"}}, // opsctl backup-agent
+	{"ops_restore_drill_", []string{"backup"}},
 }
 
 // source is one thing a selector can read, and how often it is sampled.

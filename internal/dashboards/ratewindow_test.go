@@ -81,7 +81,7 @@ func TestMinRateInterval(t *testing.T) {
 
 func TestRangeWindowSources(t *testing.T) {
 	s := Sampling{
-		Jobs:               map[string]time.Duration{"cadvisor": 30 * time.Second, "node-exporter": 15 * time.Second, "collector": 5 * time.Second, "executor": 5 * time.Second, "loki": 15 * time.Second, "alloy": 15 * time.Second},
+		Jobs:               map[string]time.Duration{"cadvisor": 30 * time.Second, "node-exporter": 15 * time.Second, "collector": 5 * time.Second, "executor": 5 * time.Second, "loki": 15 * time.Second, "alloy": 15 * time.Second, "backup": 15 * time.Second},
 		Recorded:           map[string]time.Duration{"job:hft_orders_sent:rate1m": 5 * time.Second},
 		EvaluationInterval: 15 * time.Second,
 	}
@@ -105,6 +105,8 @@ func TestRangeWindowSources(t *testing.T) {
 		{`deriv(job:hft_orders_sent:rate1m[$__rate_interval])`, "recording rule job:hft_orders_sent:rate1m", time.Minute, "$__rate_interval"},
 		{`max_over_time(rate(hft_x_total[1m])[10m:])`, "subquery steps", 10 * time.Minute, ""},
 		{`sum(increase(loki_write_sent_entries_total[$__range]))`, "job loki", 6 * time.Hour, "$__range"},
+		{`max_over_time(ops_backup_last_size_bytes[2m])`, "job backup", 2 * time.Minute, ""},
+		{`max_over_time(ops_restore_drill_last_duration_seconds[2m])`, "job backup", 2 * time.Minute, ""},
 	} {
 		ws, err := s.RangeWindows(c.expr, q, 6*time.Hour)
 		if err != nil {

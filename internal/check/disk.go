@@ -117,6 +117,7 @@ func (r *Repo) checkDisk() *Disk {
 		} // a missing one is the retention check's finding
 	}
 	r.seaweedfsDisk()
+	r.backupDisk()
 	r.logsDisk()
 	r.metadataDisk()
 
@@ -157,7 +158,7 @@ func (r *Repo) seaweedfsDisk() {
 		maxText, _ := flagValue(s.Command, "volume.max")
 		vmax, err := strconv.Atoi(maxText)
 		if err != nil || vmax <= 0 {
-			r.f.Errorf("disk", src.rel, at, "set -volume.max=${SEAWEEDFS_MAX_VOLUMES} (SEAWEEDFS_MAX_VOLUMES=8 in .env: 8 volumes of 1 GiB)", "service %s: -volume.max=%s lets SeaweedFS' volumes grow with the free disk: the buckets have no cap", name, maxText)
+			r.f.Errorf("disk", src.rel, at, "set -volume.max=${SEAWEEDFS_MAX_VOLUMES} (SEAWEEDFS_MAX_VOLUMES=4 in .env: 4 volumes of 1 GiB)", "service %s: -volume.max=%s lets SeaweedFS' volumes grow with the free disk: the buckets have no cap", name, maxText)
 			continue
 		}
 		sizeMB := seaweedfsDefaultVolumeMB
@@ -215,6 +216,28 @@ func (r *Repo) logsDisk() {
 	if n > 0 {
 		r.addDisk("container logs", total, fmt.Sprintf("json-file max-size × max-file of %d services", n))
 	}
+}
+
+// backupService keeps, in its volume, a mirror of every bucket (what restic
+// reads the objects from), the copies of the SQLite databases and restic's
+// cache.
+const backupService = "backup"
+
+// backupDisk is the backup volume's cap: the buckets' cap (the mirror) and
+// the metadata allowance twice, for the databases' copies and restic's
+// cache. A restore onto a new server also needs, once, the snapshot's size
+// free: the README says so; it is not a standing use.
+func (r *Repo) backupDisk() {
+	if _, ok := r.service(backupService); !ok {
+		return
+	}
+	var buckets int64
+	for _, it := range r.disk {
+		if it.Name == "seaweedfs" {
+			buckets = it.Bytes
+		}
+	}
+	r.addDisk(backupService, buckets+2*metadataAllowance, fmt.Sprintf("a mirror of the buckets (%s, SeaweedFS' cap) + the databases' copies and restic's cache (2 × %s)", dunits.BytesSize(float64(buckets)), dunits.BytesSize(metadataAllowance)))
 }
 
 // metadataDisk counts every other state volume at metadataAllowance:

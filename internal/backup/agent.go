@@ -229,8 +229,14 @@ func (a *Agent) Serve(ctx context.Context, addr string) error {
 	}
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	ctl := &http.Server{Handler: a.Control(), ReadHeaderTimeout: 10 * time.Second}
-	a.Seed(ctx)
-	go a.Schedule(ctx)
+	go func() {
+		// Before the first run, but never holding up /metrics or the health
+		// check: restic retries an unreachable target for minutes.
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		a.Seed(sctx)
+		cancel()
+		a.Schedule(ctx)
+	}()
 	go ctl.Serve(cln)
 	go func() { <-ctx.Done(); srv.Close(); ctl.Close() }()
 	if err := srv.Serve(ln); err != http.ErrServerClosed {

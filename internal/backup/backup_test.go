@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"database/sql"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -372,5 +373,49 @@ func TestObjectPathRefusesKeysThatLeaveTheBucket(t *testing.T) {
 	}
 	if p, err := objectPath("mlflow", "1/abc/artifacts/model.pkl"); err != nil || p != filepath.Join("mlflow", "1", "abc", "artifacts", "model.pkl") {
 		t.Errorf("a normal key: %q %v", p, err)
+	}
+}
+
+func TestAgentExportsEachRunsResult(t *testing.T) {
+	f := newFixture(t, "mlflow")
+	a := NewAgent(f.engine)
+	metrics := func() string {
+		rec := httptest.NewRecorder()
+		a.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		return rec.Body.String()
+	}
+	if m := metrics(); strings.Contains(m, "ops_backup_last_run_success") || !strings.Contains(m, "ops_backup_configured 1") {
+		t.Fatalf("before any run the result must be absent and configured 1:\n%s", m)
+	}
+	if _, err := a.RunBackup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m := metrics()
+	for _, want := range []string{"ops_backup_last_run_success 1", "ops_backup_snapshots 1", `ops_backup_runs_total{result="success"} 1`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("after a good backup the metrics lack %q:\n%s", want, m)
+		}
+	}
+	f.cfg.Restic.Password = "wrong"
+	if _, err := a.RunBackup(context.Background()); err == nil {
+		t.Fatal("a backup with the wrong key passed")
+	}
+	if _, err := a.RunDrill(context.Background()); err == nil {
+		t.Fatal("a drill with the wrong key passed")
+	}
+	m = metrics()
+	for _, want := range []string{"ops_backup_last_run_success 0", `ops_backup_runs_total{result="failure"} 1`, "ops_restore_drill_last_success 0"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("after a failed backup and drill the metrics lack %q:\n%s", want, m)
+		}
+	}
+	// A restarted agent learns the newest snapshot from the repository.
+	f.cfg.Restic.Password = "correct horse battery staple"
+	b := NewAgent(f.engine)
+	b.Seed(context.Background())
+	rec := httptest.NewRecorder()
+	b.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if strings.Contains(rec.Body.String(), "ops_backup_last_success_timestamp_seconds 0\n") {
+		t.Errorf("a restarted agent reports no backup although the repository holds one:\n%s", rec.Body.String())
 	}
 }

@@ -93,7 +93,9 @@ func (r *Repo) checkNginx() {
 		}
 		if up := locationUpstream(loc); up != "" {
 			host, _, _ := net.SplitHostPort(up)
-			if host != svc {
+			// An alias names its service; without a loaded compose.yaml
+			// (its own finding) aliases are unknown, so only names compare.
+			if s, ok := r.serviceByHost(host); host != svc && r.Project != nil && (!ok || s.Name != svc) {
 				r.f.Errorf("nginx", nginxFile, fmt.Sprint(loc.Line), fmt.Sprintf("proxy %s to %s", ui.Path, svc), "%s proxies to %s, not %s", ui.Path, host, svc)
 			}
 		}
@@ -299,6 +301,9 @@ func (r *Repo) checkUndeclaredUpstreams(ds []*nginxconf.Directive) {
 			host = up
 		}
 		path := loc.Arg(len(loc.Args) - 1)
+		if s, ok := r.serviceByHost(host); ok {
+			host = s.Name // an alias (prometheus-internal) is its service
+		}
 		d, ours := r.Decls.Lookup(host)
 		if !ours || d.Sibling != "" {
 			continue // a sibling stack's service: not declared here

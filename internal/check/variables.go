@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"github.com/compose-spec/compose-go/v2/types"
 	"net"
 	"net/url"
 	"os"
@@ -129,6 +130,7 @@ func (r *Repo) checkEndpoint(client, file, pos, what, host, port string, allowOu
 			r.f.Errorf("cross-reference", file, pos, fmt.Sprintf("use one of %v, or add the port to services.%s.expose", ports(s), s.Name), "%s: service %s does not listen on port %s", what, s.Name, port)
 		}
 		r.checkReach(client, s.Name, file, pos, what)
+		r.checkListens(client, host, s, file, pos, what)
 		return
 	}
 	if ext, ok := r.External[host]; ok {
@@ -169,6 +171,31 @@ func (r *Repo) checkReach(client, server, file, pos, what string) {
 	}
 	slices.Sort(want)
 	r.f.Errorf("cross-reference", file, pos, fmt.Sprintf("put %s on one of %v (within the network rule at the top of compose.yaml), or name a service it can reach", client, want), "%s: %s cannot reach %s: they share no network", what, client, name)
+}
+
+// checkListens refuses a name that resolves, for client, to an address the
+// server does not listen on: a Prometheus that listens only on its
+// internal alias (listensInternalOnly) is unreachable by its service name
+// from a client that also shares hft_network with it, since Docker's DNS
+// answers that name with the address on either network.
+func (r *Repo) checkListens(client, host string, s types.ServiceConfig, file, pos, what string) {
+	c, ok := r.service(client)
+	if !ok || !listensInternalOnly(s) {
+		return
+	}
+	_, clientShared := c.Networks[sharedNet]
+	_, serverShared := s.Networks[sharedNet]
+	if !clientShared || !serverShared {
+		return
+	}
+	var aliases []string
+	if n := s.Networks[internalNet]; n != nil {
+		aliases = n.Aliases
+	}
+	if slices.Contains(aliases, host) {
+		return
+	}
+	r.f.Errorf("cross-reference", file, pos, fmt.Sprintf("name it by its internal alias (%s)", strings.Join(aliases, ", ")), "%s: %s is on %s with %s, where the name %s also resolves to an address %s does not listen on", what, client, sharedNet, s.Name, host, s.Name)
 }
 
 // checkBindAddress warns when the proxy is published beyond loopback: it

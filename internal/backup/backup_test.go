@@ -419,3 +419,21 @@ func TestAgentExportsEachRunsResult(t *testing.T) {
 		t.Errorf("a restarted agent reports no backup although the repository holds one:\n%s", rec.Body.String())
 	}
 }
+
+func TestS3TargetSplitsResticsURL(t *testing.T) {
+	for repo, want := range map[string][2]string{
+		"s3:https://fsn1.your-objectstorage.com/my-bucket/okx-hft-ops": {"https://fsn1.your-objectstorage.com", "my-bucket"},
+		"s3:http://backup-s3:8333/okxops-backups/node":                 {"http://backup-s3:8333", "okxops-backups"},
+		"s3:s3.amazonaws.com/bucket":                                   {"https://s3.amazonaws.com", "bucket"},
+	} {
+		ep, b, ok := s3Target(repo)
+		if !ok || ep != want[0] || b != want[1] {
+			t.Errorf("%s: %q %q %v, want %v", repo, ep, b, ok, want)
+		}
+	}
+	for _, repo := range []string{"/srv/restic", "s3:https://host", "s3:"} {
+		if _, _, ok := s3Target(repo); ok {
+			t.Errorf("%s taken for an S3 target with a bucket", repo)
+		}
+	}
+}

@@ -25,6 +25,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/okx-hft/okx-hft-ops/internal/s3store"
 )
 
 // Restic runs the restic binary against one repository.
@@ -145,10 +147,61 @@ func (r *Restic) wrap(args []string, err error, stderr string) error {
 	return fmt.Errorf("restic %s could not run (%s): %w", args[0], r.Bin, err)
 }
 
-// Open checks that the repository exists and the key opens it.
+// Open checks that the repository exists and the key opens it. An S3
+// target is asked first, briefly, whether its bucket exists: restic
+// retries a missing bucket and an endpoint that does not answer for many
+// minutes before it gives up.
 func (r *Restic) Open(ctx context.Context) error {
+	if err := r.probeS3(ctx); err != nil {
+		return err
+	}
 	_, err := r.run(ctx, nil, "cat", "config", "--no-lock")
 	return err
+}
+
+// s3Target splits restic's s3:[scheme://]host/bucket[/prefix] into the
+// endpoint and the bucket.
+func s3Target(repo string) (endpoint, bucket string, ok bool) {
+	rest, ok := strings.CutPrefix(repo, "s3:")
+	if !ok {
+		return "", "", false
+	}
+	scheme := "https"
+	if i := strings.Index(rest, "://"); i >= 0 {
+		scheme, rest = rest[:i], rest[i+3:]
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	bucket, _, _ = strings.Cut(path, "/")
+	if host == "" || bucket == "" {
+		return "", "", false
+	}
+	return scheme + "://" + host, bucket, true
+}
+
+func (r *Restic) probeS3(ctx context.Context) error {
+	endpoint, bucket, ok := s3Target(r.Repository)
+	if !ok {
+		if strings.HasPrefix(r.Repository, "s3:") {
+			return fmt.Errorf("BACKUP_REPOSITORY=%q: want s3:https://host/bucket/prefix", r.Repository)
+		}
+		return nil
+	}
+	st, err := s3store.New(endpoint, r.AccessKey, r.SecretKey)
+	if err != nil {
+		return fmt.Errorf("BACKUP_REPOSITORY: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	exists, err := st.BucketExists(ctx, bucket)
+	switch {
+	case s3store.IsAuthError(err):
+		return fmt.Errorf("the backup target %s refuses BACKUP_S3_ACCESS_KEY/BACKUP_S3_SECRET_KEY: %v", endpoint, err)
+	case err != nil:
+		return fmt.Errorf("the backup target %s does not answer (BACKUP_REPOSITORY): %v", endpoint, err)
+	case !exists:
+		return &Error{Args: []string{"cat"}, Code: exitRepoMissing, Stderr: "bucket " + bucket + " does not exist"}
+	}
+	return nil
 }
 
 // Init creates the repository.

@@ -252,3 +252,18 @@ func (s *Store) Upload(ctx context.Context, bucket, key string, body io.ReadSeek
 	}
 	return nil
 }
+
+// BucketExists reports whether bucket exists (HEAD bucket); an error is
+// the endpoint not answering or refusing the credentials.
+func (s *Store) BucketExists(ctx context.Context, bucket string) (bool, error) {
+	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &bucket})
+	if err == nil {
+		return true, nil
+	}
+	var nf *types.NotFound
+	var nb *types.NoSuchBucket
+	if errors.As(err, &nf) || errors.As(err, &nb) || hasCode(err, "NotFound", "NoSuchBucket") {
+		return false, nil
+	}
+	return false, err
+}

@@ -463,6 +463,7 @@ func (s *Stack) checkSuperset(t *testing.T) int {
 func (s *Stack) checkPrometheus(t *testing.T) time.Time {
 	user, pass := s.Env["PROXY_BASIC_AUTH_USER"], s.Env["PROXY_BASIC_AUTH_PASSWORD"]
 	var sample time.Time
+	aliases := s.aliases(t)
 	eventually(t, 2*time.Minute, 2*time.Second, "every target of a running service is up", func() error {
 		var out struct {
 			Data struct {
@@ -481,6 +482,9 @@ func (s *Stack) checkPrometheus(t *testing.T) time.Time {
 		for _, tg := range out.Data.ActiveTargets {
 			job := tg.Labels["job"]
 			svc := strings.Split(tg.Labels["instance"], ":")[0]
+			if name, ok := aliases[svc]; ok {
+				svc = name // prometheus-internal is Prometheus
+			}
 			if c, ok := running[svc]; !ok || c.State != "running" {
 				continue // not part of this run: the trading stacks, the left-out services
 			}
@@ -1208,4 +1212,30 @@ func (s *Stack) measureAlertLatency(t *testing.T) {
 		q := func(p float64) time.Duration { return sorted[int(math.Ceil(p*float64(len(sorted))))-1] }
 		t.Logf("alert latency over %d trials: p50 %s, p95 %s, max %s", len(lat), q(0.5).Round(10*time.Millisecond), q(0.95).Round(10*time.Millisecond), sorted[len(sorted)-1].Round(10*time.Millisecond))
 	}
+}
+
+// aliases maps each network alias of the project's services to the service.
+func (s *Stack) aliases(t *testing.T) map[string]string {
+	t.Helper()
+	var cfg struct {
+		Services map[string]struct {
+			Networks map[string]*struct {
+				Aliases []string `json:"aliases"`
+			} `json:"networks"`
+		} `json:"services"`
+	}
+	if err := json.Unmarshal([]byte(s.compose("config", "--format", "json")), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for name, svc := range cfg.Services {
+		for _, n := range svc.Networks {
+			if n != nil {
+				for _, a := range n.Aliases {
+					out[a] = name
+				}
+			}
+		}
+	}
+	return out
 }

@@ -67,6 +67,7 @@ func cmdRestore(args []string, stdout, stderr io.Writer) int {
 	snapshot := fs.String("snapshot", "latest", "the snapshot to restore (an id from `opsctl backup --list`)")
 	force := fs.Bool("force", false, "replace the data of a stack that has some (without it, restore only onto an empty stack)")
 	timeout := fs.Duration("timeout", 15*time.Minute, "how long to wait for the stack to become healthy afterwards")
+	build := fs.Bool("build", true, "build the repository's images before starting the stack afterwards (as opsctl up)")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
 	}
@@ -114,7 +115,7 @@ func cmdRestore(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	fmt.Fprintf(stdout, "== restored in %s; starting the stack\n", time.Since(start).Round(time.Second))
-	return cmdUp([]string{"--dir", *dir, "--timeout", timeout.String()}, stdout, stderr)
+	return cmdUp([]string{"--dir", *dir, "--timeout", timeout.String(), "--build=" + fmt.Sprint(*build)}, stdout, stderr)
 }
 
 // cmdBackupAgent runs inside the backup service's container.

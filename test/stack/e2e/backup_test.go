@@ -156,7 +156,7 @@ func (s *Stack) checkBackupRestore(t *testing.T, p persisted) {
 		t.Fatalf("volumes left after down --volumes: %v", vols)
 	}
 	start = time.Now()
-	out, err = s.run(s.Opsctl, "restore", "--timeout", "15m")
+	out, err = s.run(s.Opsctl, "restore", "--build=false", "--timeout", "15m")
 	rto := time.Since(start)
 	t.Logf("opsctl restore onto an empty stack, up and doctor included, took %s:\n%s", rto.Round(time.Second), out)
 	if err != nil {
@@ -224,7 +224,7 @@ func (s *Stack) checkRestoreRefusals(t *testing.T, p persisted) {
 	key := s.Env["BACKUP_RESTIC_PASSWORD"]
 	for _, c := range cases {
 		c.damage()
-		out, err := s.run(s.Opsctl, "restore", "--force")
+		out, err := s.run(s.Opsctl, "restore", "--force", "--build=false")
 		if err == nil {
 			t.Errorf("%s: opsctl restore succeeded:\n%s", c.name, out)
 		} else if !strings.Contains(out, c.want) {

@@ -177,9 +177,10 @@ func (s *Stack) checkBackupRestore(t *testing.T, p persisted) {
 	t.Run("a damaged snapshot or a wrong key is refused and the stack is untouched", func(t *testing.T) { s.in(t).checkRestoreRefusals(t, p) })
 }
 
-// checkRestoreRefusals damages the target's newest data pack (a flipped
-// byte, then a truncated upload) and the key, and asks `opsctl restore
-// --force` for the latest snapshot each time.
+// checkRestoreRefusals damages the target's data packs (a flipped byte in
+// each, then each truncated: every pack, since which ones the newest
+// snapshot needs is restic's business) and the key, and asks `opsctl
+// restore --force` for the newest snapshot each time.
 func (s *Stack) checkRestoreRefusals(t *testing.T, p persisted) {
 	ctx := context.Background()
 	target := s.backupTarget(t)
@@ -187,37 +188,41 @@ func (s *Stack) checkRestoreRefusals(t *testing.T, p persisted) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The largest pack holds the databases' and objects' data.
-	var pack s3store.Object
+	orig := map[string][]byte{}
 	for _, o := range objs {
-		if strings.Contains(o.Key, "/data/") && o.Size > pack.Size {
-			pack = o
+		if !strings.Contains(o.Key, "/data/") {
+			continue
 		}
-	}
-	if pack.Key == "" {
-		t.Fatalf("no data pack in %s: %d objects", backupBucket, len(objs))
-	}
-	var orig bytes.Buffer
-	if _, err := target.Download(ctx, backupBucket, pack.Key, &orig); err != nil {
-		t.Fatal(err)
-	}
-	put := func(b []byte) {
-		if err := target.Upload(ctx, backupBucket, pack.Key, bytes.NewReader(b), int64(len(b))); err != nil {
+		var b bytes.Buffer
+		if _, err := target.Download(ctx, backupBucket, o.Key, &b); err != nil {
 			t.Fatal(err)
 		}
+		orig[o.Key] = b.Bytes()
 	}
-	defer put(orig.Bytes())
+	if len(orig) == 0 {
+		t.Fatalf("no data pack in %s: %d objects", backupBucket, len(objs))
+	}
+	// putAll uploads each pack as f makes it from the original.
+	putAll := func(f func([]byte) []byte) {
+		for key, b := range orig {
+			nb := f(bytes.Clone(b))
+			if err := target.Upload(ctx, backupBucket, key, bytes.NewReader(nb), int64(len(nb))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	same := func(b []byte) []byte { return b }
+	flip := func(b []byte) []byte { b[len(b)/3] ^= 0x40; return b }
+	truncate := func(b []byte) []byte { return b[:len(b)/2] }
 	before := s.containers()
-	flipped := bytes.Clone(orig.Bytes())
-	flipped[len(flipped)/3] ^= 0x40
 	cases := []struct {
 		name, want string
 		damage     func()
 	}{
-		{"flipped byte", "does not restore", func() { put(flipped) }},
-		{"truncated upload", "does not restore", func() { put(orig.Bytes()[:len(orig.Bytes())/2]) }},
+		{"flipped byte", "does not restore", func() { putAll(flip) }},
+		{"truncated upload", "does not restore", func() { putAll(truncate) }},
 		{"wrong key", "BACKUP_RESTIC_PASSWORD is not the password", func() {
-			put(orig.Bytes())
+			putAll(same)
 			s.setEnv(map[string]string{"BACKUP_RESTIC_PASSWORD": "NotTheKeyOfThisRepository0000000000000000"})
 		}},
 	}
@@ -230,7 +235,7 @@ func (s *Stack) checkRestoreRefusals(t *testing.T, p persisted) {
 		} else if !strings.Contains(out, c.want) {
 			t.Errorf("%s: opsctl restore's output does not say %q:\n%s", c.name, c.want, out)
 		} else {
-			t.Logf("%s: refused: %s", c.name, lastLineWith(out, c.want))
+			t.Logf("%s (%d packs): refused: %s", c.name, len(orig), lastLineWith(out, c.want))
 		}
 	}
 	s.setEnv(map[string]string{"BACKUP_RESTIC_PASSWORD": key})
@@ -243,9 +248,9 @@ func (s *Stack) checkRestoreRefusals(t *testing.T, p persisted) {
 	s.checkPersisted(t, p)
 
 	// The drill on a damaged repository fails, and the alert follows.
-	put(flipped)
+	putAll(flip)
 	if out, err := s.run(s.Opsctl, "backup", "--drill"); err == nil {
-		t.Errorf("the drill passed on a repository with a flipped byte:\n%s", out)
+		t.Errorf("the drill passed on a repository with a flipped byte in each pack:\n%s", out)
 	}
 	s.waitMetric(t, time.Minute, `ops_restore_drill_last_success`, 0)
 	eventually(t, 3*time.Minute, 5*time.Second, "RestoreDrillFailing firing", func() error {
@@ -255,7 +260,7 @@ func (s *Stack) checkRestoreRefusals(t *testing.T, p persisted) {
 		}
 		return nil
 	})
-	put(orig.Bytes())
+	putAll(same)
 	if out, err := s.run(s.Opsctl, "backup", "--drill"); err != nil {
 		t.Errorf("the drill after the repair: %v\n%s", err, out)
 	}

@@ -22,6 +22,12 @@ type usage struct {
 // stack n times, interval apart, with opsctl doctor's own sampler.
 func (s *Stack) measureFootprint(t *testing.T, n int, interval time.Duration) []usage {
 	t.Helper()
+	// The backup agent's first scheduled backup and drill (BACKUP_FIRST_DELAY
+	// after up, compose.test.yaml) are work, not idle: measure after them.
+	eventually(t, 4*time.Minute, 5*time.Second, "the first scheduled backup and drill ended", func() error {
+		_, err := s.promValue(`ops_restore_drill_last_success`)
+		return err
+	})
 	names := map[string]string{}
 	for svc, c := range s.containers() {
 		if c.State == "running" {

@@ -125,7 +125,7 @@ func cmdBackupAgent(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := log.New(stderr, "", log.LstdFlags|log.LUTC)
-	cfg, err := backup.FromEnv(backup.Env)
+	cfg, err := backup.FromEnv(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "opsctl backup-agent:", err)
 		return 1
@@ -246,7 +246,7 @@ func agentRestore(ctx context.Context, e *backup.Engine, args []string, stdout, 
 		if err != nil {
 			return fail(errors.New("no verified snapshot in the restore directory: run the restore from the start (opsctl restore)"))
 		}
-		man, err := backup.ReadManifest(filepath.Join(dir, e.Cfg.StageDir(), backup.ManifestName))
+		man, err := e.Cfg.RestoredManifest(dir)
 		if err != nil {
 			return fail(err)
 		}

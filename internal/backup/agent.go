@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,9 @@ type Agent struct {
 	Engine *Engine
 	reg    *prometheus.Registry
 	m      agentMetrics
+	// mu guards the lazily registered gauges: a scheduled run and one asked
+	// for through Control can end at the same time.
+	mu sync.Mutex
 }
 
 type agentMetrics struct {
@@ -69,6 +73,8 @@ func NewAgent(e *Engine) *Agent {
 // lazily registered: absent until the first run ended, so an alert on == 0
 // cannot fire before anything ran.
 func (a *Agent) runOK(ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if a.m.lastRunOK == nil {
 		a.m.lastRunOK = gauge(a.reg, "ops_backup_last_run_success", "1 when the last backup succeeded, 0 when it failed.")
 	}
@@ -77,6 +83,8 @@ func (a *Agent) runOK(ok bool) {
 }
 
 func (a *Agent) drillResult(ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if a.m.drillOK == nil {
 		a.m.drillOK = gauge(a.reg, "ops_restore_drill_last_success", "1 when the last restore drill passed, 0 when it failed.")
 	}

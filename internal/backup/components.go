@@ -336,19 +336,29 @@ func tsdbBlocks(dir string) (blocks, samples int64, err error) {
 		if err != nil {
 			return 0, 0, fmt.Errorf("prometheus: block %s has no readable meta.json: %w", e.Name(), err)
 		}
-		var meta struct {
-			ULID  string `json:"ulid"`
-			Stats struct {
-				NumSamples int64 `json:"numSamples"`
-			} `json:"stats"`
-		}
-		if err := json.Unmarshal(data, &meta); err != nil || meta.ULID == "" {
+		n, ok := blockSamples(data)
+		if !ok {
 			return 0, 0, fmt.Errorf("prometheus: block %s: meta.json is not a TSDB block's", e.Name())
 		}
 		blocks++
-		samples += meta.Stats.NumSamples
+		samples += n
 	}
 	return blocks, samples, nil
+}
+
+// blockSamples reads a TSDB block's meta.json: its sample count, and
+// whether it is one (it names the block's ULID).
+func blockSamples(metaJSON []byte) (int64, bool) {
+	var meta struct {
+		ULID  string `json:"ulid"`
+		Stats struct {
+			NumSamples int64 `json:"numSamples"`
+		} `json:"stats"`
+	}
+	if err := json.Unmarshal(metaJSON, &meta); err != nil || meta.ULID == "" {
+		return 0, false
+	}
+	return meta.Stats.NumSamples, true
 }
 
 // loki asks Loki to flush its in-memory chunks to storage (POST /flush),
@@ -409,15 +419,16 @@ func (c *collector) objects(ctx context.Context, comp Component) (ComponentManif
 				return m, fmt.Errorf("objects: %w", err)
 			}
 			local := filepath.Join(m.Path, rel)
-			keep[rel] = true
-			if st, err := os.Stat(local); err == nil && st.Size() == o.Size && st.ModTime().Equal(o.LastModified) {
-				m.Files = append(m.Files, File{Path: filepath.ToSlash(rel), Size: o.Size, Bucket: b, Key: o.Key, Mode: 0o600})
-				continue
+			// The file and every directory above it stay in the mirror.
+			for p := rel; p != "." && !keep[p]; p = filepath.Dir(p) {
+				keep[p] = true
 			}
-			if err := download(ctx, store, b, o, local); err != nil {
-				return m, fmt.Errorf("objects: %w", err)
+			if st, err := os.Stat(local); err != nil || st.Size() != o.Size || !st.ModTime().Equal(o.LastModified) {
+				if err := download(ctx, store, b, o, local); err != nil {
+					return m, fmt.Errorf("objects: %w", err)
+				}
+				downloaded++
 			}
-			downloaded++
 			m.Files = append(m.Files, File{Path: filepath.ToSlash(rel), Size: o.Size, Bucket: b, Key: o.Key, Mode: 0o600})
 		}
 	}
@@ -428,15 +439,12 @@ func (c *collector) objects(ctx context.Context, comp Component) (ComponentManif
 			return nil
 		}
 		rel, _ := filepath.Rel(m.Path, p)
-		if d.IsDir() {
-			if !keep[rel] && !hasKept(keep, rel) {
-				gone = append(gone, p)
-				return filepath.SkipDir
-			}
+		if keep[rel] {
 			return nil
 		}
-		if !keep[rel] {
-			gone = append(gone, p)
+		gone = append(gone, p)
+		if d.IsDir() {
+			return filepath.SkipDir
 		}
 		return nil
 	})
@@ -445,15 +453,6 @@ func (c *collector) objects(ctx context.Context, comp Component) (ComponentManif
 	}
 	c.log("objects: %d objects in %d buckets, %d downloaded, %d removed from the mirror", m.Counts["objects"], m.Counts["buckets"], downloaded, len(gone))
 	return m, nil
-}
-
-func hasKept(keep map[string]bool, dir string) bool {
-	for k := range keep {
-		if strings.HasPrefix(k, dir+string(filepath.Separator)) {
-			return true
-		}
-	}
-	return false
 }
 
 // objectPath is where bucket/key is kept in the mirror. A key that would

@@ -2,7 +2,6 @@ package backup
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -171,6 +170,3 @@ func validSubset(v string) bool {
 	m, err2 := strconv.Atoi(b)
 	return ok && err1 == nil && err2 == nil && n >= 1 && n <= m
 }
-
-// Env is os.Getenv, for FromEnv.
-func Env(key string) string { return os.Getenv(key) }

@@ -45,12 +45,6 @@ func (e *Engine) Drill(ctx context.Context) (DrillResult, error) {
 		return res, err
 	}
 	res.Snapshot = st.Snapshot.ShortID
-	backedUp := map[string]map[string]int64{}
-	if man, err := ReadManifest(filepath.Join(dir, e.Cfg.StageDir(), ManifestName)); err == nil {
-		for _, c := range man.Components {
-			backedUp[c.Name] = c.Counts
-		}
-	}
 	var problems []string
 	for _, cm := range st.Manifest.Components {
 		comp := componentByName(e.Cfg.State, cm.Name)
@@ -71,11 +65,9 @@ func (e *Engine) Drill(ctx context.Context) (DrillResult, error) {
 				e.logf("drill: %s: live counts: %v", cm.Name, err)
 			}
 		case KindPrometheus:
-			got := cm.Counts // as stage read them from the restored blocks
+			got := st.Restored[cm.Name]
 			res.Restored[cm.Name] = got
-			if want := backedUp[cm.Name]; want != nil {
-				problems = append(problems, compareCounts(cm.Name, got, want)...)
-			}
+			problems = append(problems, compareCounts(cm.Name, got, cm.Counts)...)
 		case KindObjects:
 			got := map[string]int64{"objects": int64(len(cm.Files))}
 			res.Restored[cm.Name] = got

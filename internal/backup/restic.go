@@ -100,40 +100,48 @@ func (r *Restic) env() []string {
 // run runs restic with args; stdout is returned, stderr goes into the error.
 // lines, when set, receives each stdout line as it comes (--json progress).
 func (r *Restic) run(ctx context.Context, lines func(string), args ...string) ([]byte, error) {
+	var stdout bytes.Buffer
+	err := r.stream(ctx, args, func(out io.Reader) error {
+		if lines == nil {
+			_, err := io.Copy(&stdout, out)
+			return err
+		}
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		for sc.Scan() {
+			stdout.Write(sc.Bytes())
+			stdout.WriteByte('\n')
+			lines(sc.Text())
+		}
+		return sc.Err()
+	})
+	return stdout.Bytes(), err
+}
+
+// stream runs restic with args and hands its stdout to read, which must
+// consume it; stderr goes into the error, which restic's exit decides
+// before read's.
+func (r *Restic) stream(ctx context.Context, args []string, read func(io.Reader) error) error {
 	if r.CacheDir == "" {
 		args = append(args[:len(args):len(args)], "--no-cache")
 	}
 	cmd := exec.CommandContext(ctx, r.Bin, args...)
 	cmd.Env = r.env()
-	var stdout, stderr bytes.Buffer
+	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	if lines == nil {
-		cmd.Stdout = &stdout
-	} else {
-		pr, pw := io.Pipe()
-		cmd.Stdout = pw
-		done := make(chan struct{})
-		go func() {
-			sc := bufio.NewScanner(pr)
-			sc.Buffer(make([]byte, 1<<20), 16<<20)
-			for sc.Scan() {
-				stdout.Write(sc.Bytes())
-				stdout.WriteByte('\n')
-				lines(sc.Text())
-			}
-			io.Copy(io.Discard, pr)
-			close(done)
-		}()
-		err := cmd.Start()
-		if err == nil {
-			err = cmd.Wait()
-		}
-		pw.Close()
-		<-done
-		return stdout.Bytes(), r.wrap(args, err, stderr.String())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
 	}
-	err := cmd.Run()
-	return stdout.Bytes(), r.wrap(args, err, stderr.String())
+	if err := cmd.Start(); err != nil {
+		return r.wrap(args, err, "")
+	}
+	rerr := read(out)
+	io.Copy(io.Discard, out) // what read left: Wait needs the pipe drained
+	if err := r.wrap(args, cmd.Wait(), stderr.String()); err != nil {
+		return err
+	}
+	return rerr
 }
 
 func (r *Restic) wrap(args []string, err error, stderr string) error {
@@ -334,27 +342,7 @@ func (r *Restic) RestoreOnly(ctx context.Context, id, target string, include ...
 // Dump streams the directory path of snapshot id as a tar archive to read,
 // which must consume it; restic checks every blob's MAC as it reads it.
 func (r *Restic) Dump(ctx context.Context, id, path string, read func(io.Reader) error) error {
-	args := []string{"dump", "--archive", "tar", id, path}
-	if r.CacheDir == "" {
-		args = append(args, "--no-cache")
-	}
-	cmd := exec.CommandContext(ctx, r.Bin, args...)
-	cmd.Env = r.env()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return r.wrap(args, err, "")
-	}
-	rerr := read(out)
-	io.Copy(io.Discard, out)
-	if err := r.wrap(args, cmd.Wait(), stderr.String()); err != nil {
-		return err
-	}
-	return rerr
+	return r.stream(ctx, []string{"dump", "--archive", "tar", id, path}, read)
 }
 
 // Check verifies the repository's structure and reads subset (e.g. "10%",

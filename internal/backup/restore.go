@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +22,9 @@ type Staged struct {
 	Snapshot Snapshot
 	Root     string
 	Manifest *Manifest
+	// Restored are counts read from the restored data itself (Prometheus'
+	// blocks and samples), beside the manifest's, which the backup recorded.
+	Restored map[string]map[string]int64
 }
 
 // Stage restores snapshot id ("" = the newest) into dir, which is emptied
@@ -70,32 +72,35 @@ func (e *Engine) stage(ctx context.Context, id, dir string, light bool) (*Staged
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s does not restore: the repository's data is damaged or incomplete: %w", snap.ShortID, err)
 	}
-	man, err := ReadManifest(filepath.Join(dir, cfg.StageDir(), ManifestName))
+	man, err := cfg.RestoredManifest(dir)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", snap.ShortID, err)
 	}
 	problems := man.missing(cfg.Components)
+	restored := map[string]map[string]int64{}
 	for i := range man.Components {
 		c := &man.Components[i]
 		var got map[string]seen
 		if light && !within(c.Path, cfg.StageDir()) {
-			got, err = e.dumpFiles(ctx, snap.ID, c)
+			var counts map[string]int64
+			got, counts, err = e.dumpFiles(ctx, snap.ID, c)
 			if err != nil {
 				return nil, fmt.Errorf("snapshot %s does not restore: %s: %w", snap.ShortID, c.Name, err)
 			}
+			if counts != nil {
+				restored[c.Name] = counts
+			}
 		} else {
 			got = diskFiles(filepath.Join(dir, c.Path), c)
-		}
-		problems = append(problems, c.verify(got)...)
-		if c.Name == "prometheus" {
-			if light {
-				c.Counts = map[string]int64{"blocks": got[metaKey].size, "samples": got[metaKey+"samples"].size}
-			} else if b, n, err := tsdbBlocks(filepath.Join(dir, c.Path)); err != nil {
-				problems = append(problems, err.Error())
-			} else {
-				c.Counts = map[string]int64{"blocks": b, "samples": n}
+			if c.Name == "prometheus" {
+				if b, n, err := tsdbBlocks(filepath.Join(dir, c.Path)); err != nil {
+					problems = append(problems, err.Error())
+				} else {
+					restored[c.Name] = map[string]int64{"blocks": b, "samples": n}
+				}
 			}
 		}
+		problems = append(problems, c.verify(got)...)
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("snapshot %s is incomplete or damaged (%d problems): %s", snap.ShortID, len(problems), strings.Join(first(problems, 8), "; "))
@@ -109,17 +114,18 @@ func (e *Engine) stage(ctx context.Context, id, dir string, light bool) (*Staged
 			}
 		}
 	}
-	return &Staged{Snapshot: snap, Root: dir, Manifest: man}, nil
+	return &Staged{Snapshot: snap, Root: dir, Manifest: man, Restored: restored}, nil
 }
 
-// metaKey collects, in the map dumpFiles returns, the blocks (as its size)
-// and samples (metaKey+"samples") of the meta.json files it read.
-const metaKey = "\x00meta"
-
 // dumpFiles reads component c of snapshot id as restic dump's tar stream
-// and returns each regular file's size and SHA-256, relative to c.Path.
-func (e *Engine) dumpFiles(ctx context.Context, id string, c *ComponentManifest) (map[string]seen, error) {
+// and returns each regular file's size and SHA-256, relative to c.Path;
+// for Prometheus also the blocks and samples its meta.json files count.
+func (e *Engine) dumpFiles(ctx context.Context, id string, c *ComponentManifest) (map[string]seen, map[string]int64, error) {
 	got := map[string]seen{}
+	var counts map[string]int64
+	if c.Name == "prometheus" {
+		counts = map[string]int64{"blocks": 0, "samples": 0}
+	}
 	prefix := strings.TrimPrefix(c.Path, "/") + "/"
 	err := e.Cfg.Restic.Dump(ctx, id, c.Path, func(r io.Reader) error {
 		tr := tar.NewReader(r)
@@ -138,7 +144,7 @@ func (e *Engine) dumpFiles(ctx context.Context, id string, c *ComponentManifest)
 			hash := sha256.New()
 			var meta bytes.Buffer
 			w := io.Writer(hash)
-			isMeta := c.Name == "prometheus" && path.Base(name) == "meta.json" && strings.Count(name, "/") == 1
+			isMeta := counts != nil && path.Base(name) == "meta.json" && strings.Count(name, "/") == 1
 			if isMeta {
 				w = io.MultiWriter(hash, &meta)
 			}
@@ -148,22 +154,22 @@ func (e *Engine) dumpFiles(ctx context.Context, id string, c *ComponentManifest)
 			}
 			got[name] = seen{size: n, sha: hex.EncodeToString(hash.Sum(nil))}
 			if isMeta {
-				var m struct {
-					ULID  string `json:"ulid"`
-					Stats struct {
-						NumSamples int64 `json:"numSamples"`
-					} `json:"stats"`
-				}
-				if json.Unmarshal(meta.Bytes(), &m) != nil || m.ULID == "" {
+				samples, ok := blockSamples(meta.Bytes())
+				if !ok {
 					return fmt.Errorf("prometheus: %s is not a TSDB block's meta.json", name)
 				}
-				b, s := got[metaKey], got[metaKey+"samples"]
-				got[metaKey] = seen{size: b.size + 1}
-				got[metaKey+"samples"] = seen{size: s.size + m.Stats.NumSamples}
+				counts["blocks"]++
+				counts["samples"] += samples
 			}
 		}
 	})
-	return got, err
+	return got, counts, err
+}
+
+// RestoredManifest reads the manifest of a snapshot restored under root:
+// restic puts each path back under root, the stage directory's too.
+func (c *Config) RestoredManifest(root string) (*Manifest, error) {
+	return ReadManifest(filepath.Join(root, c.StageDir(), ManifestName))
 }
 
 func first(s []string, n int) []string {

@@ -437,3 +437,29 @@ func TestS3TargetSplitsResticsURL(t *testing.T) {
 		}
 	}
 }
+
+// A snapshot whose databases hold other counts than the backup recorded
+// (here: the manifest edited after the copy) fails the drill.
+func TestDrillComparesTheRestoredCountsWithTheBackups(t *testing.T) {
+	f := newFixture(t, "mlflow")
+	f.backup(t)
+	p := filepath.Join(f.cfg.StageDir(), ManifestName)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(data), `"runs": 5`, `"runs": 999`, 1)
+	if edited == string(data) {
+		t.Fatalf("the manifest records no 5 runs:\n%s", data)
+	}
+	if err := os.WriteFile(p, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.cfg.Restic.Backup(context.Background(), []string{f.cfg.StageDir()}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.engine.Drill(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "mlflow: 5 runs restored, 999 backed up") {
+		t.Fatalf("the drill of a snapshot with other counts than recorded: %v", err)
+	}
+}

@@ -91,6 +91,15 @@ func TestBackfillDB(t *testing.T) {
 	if rejects == 0 {
 		t.Error("no rejected order with OKX's sCode")
 	}
+	// The sequence-gap scenario's lost updates, visible as OKX shows them:
+	// a row whose prev_seq_id is not the seq_id of the row before it.
+	var breaks int
+	if err := srv.DB.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT prev_seq_id, lag(seq_id) OVER (PARTITION BY inst_id ORDER BY ts, seq_id) AS prev FROM hft.book_top) b WHERE prev IS NOT NULL AND prev_seq_id <> prev`).Scan(&breaks); err != nil {
+		t.Fatal(err)
+	}
+	if breaks == 0 {
+		t.Error("no row's prev_seq_id differs from the seq_id before it: the sequence-gap scenario left no trace in hft.book_top")
+	}
 }
 
 // The live writer's COPY of what the simulator produced, read back exact.

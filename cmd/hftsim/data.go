@@ -286,10 +286,12 @@ func (d *dataModel) book(m *market, prev, now time.Time, dt float64, gaps bool) 
 		ts := prev.Add(time.Duration(float64(now.Sub(prev)) * float64(k) / float64(n)))
 		bid, ask := d.bidAsk(m)
 		prevSeq := m.seq
-		m.seq++
 		if gaps && d.rng.Float64() < 0.04 {
-			m.seq += 1 + int64(d.rng.IntN(5)) // an update lost: prev_seq_id no longer the last seq_id
+			// Updates lost: this one's prev_seq_id is the last lost update's
+			// seq_id, no longer the last stored row's, as OKX shows a gap.
+			prevSeq += 1 + int64(d.rng.IntN(5))
 		}
+		m.seq = prevSeq + 1
 		d.out.Books = append(d.out.Books, bookRow{
 			TS: ts, Inst: m.inst, Seq: m.seq, PrevSeq: prevSeq,
 			BidPx: fmtStep(bid, m.spec.tick), BidSz: fmtStep(d.notionalSize(m, 20_000), m.spec.lot),

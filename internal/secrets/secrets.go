@@ -4,6 +4,7 @@ package secrets
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"math"
 	"math/big"
@@ -18,6 +19,9 @@ type Spec struct {
 	// Optional secrets come from elsewhere (a Telegram bot, another stack):
 	// empty is allowed, a weak value is not.
 	Optional bool
+	// Fernet keys (Airflow's) are 32 random bytes in URL-safe base64, the
+	// format of Python's cryptography.fernet; Length and Alphabet are unused.
+	Fernet bool
 }
 
 const (
@@ -36,6 +40,11 @@ var Specs = []Spec{
 	{Key: "GRAFANA_ADMIN_PASSWORD", Length: 24, Alphabet: alnum},
 	{Key: "SUPERSET_SECRET_KEY", Length: 64, Alphabet: alnum},
 	{Key: "SUPERSET_ADMIN_PASSWORD", Length: 24, Alphabet: alnum},
+	{Key: "AIRFLOW_ADMIN_PASSWORD", Length: 24, Alphabet: alnum},
+	{Key: "AIRFLOW_FERNET_KEY", Fernet: true},
+	{Key: "AIRFLOW_SECRET_KEY", Length: 64, Alphabet: alnum},
+	{Key: "AIRFLOW_JWT_SECRET", Length: 64, Alphabet: alnum},
+	{Key: "AIRFLOW_DB_PASSWORD", Length: 24, Alphabet: alnum},
 	// Encrypts the backups; a restore on a new server needs this value.
 	{Key: "BACKUP_RESTIC_PASSWORD", Length: 40, Alphabet: alnum},
 	// The backup target's keys come from its provider.
@@ -59,13 +68,25 @@ func Lookup(key string) (Spec, bool) {
 
 // EntropyBits is the entropy of a generated value of s.
 func (s Spec) EntropyBits() float64 {
+	if s.Fernet {
+		return fernetKeyBytes * 8
+	}
 	return float64(s.Length) * log2(len(s.Alphabet))
 }
+
+const fernetKeyBytes = 32
 
 func log2(n int) float64 { return math.Log2(float64(n)) }
 
 // Generate returns a fresh value for s from crypto/rand.
 func Generate(s Spec) (string, error) {
+	if s.Fernet {
+		key := make([]byte, fernetKeyBytes)
+		if _, err := rand.Read(key); err != nil {
+			return "", fmt.Errorf("reading random bytes: %w", err)
+		}
+		return base64.URLEncoding.EncodeToString(key), nil
+	}
 	if s.Length == 0 || s.Alphabet == "" {
 		return "", fmt.Errorf("%s is not generated: it comes from elsewhere", s.Key)
 	}
@@ -101,6 +122,11 @@ func Weakness(s Spec, value string) string {
 			return ""
 		}
 		return "is empty"
+	}
+	if s.Fernet {
+		if key, err := base64.URLEncoding.DecodeString(value); err != nil || len(key) != fernetKeyBytes {
+			return "is not a Fernet key (32 bytes in URL-safe base64, 44 characters ending in =); delete the value and run opsctl init for a new one"
+		}
 	}
 	lower := strings.ToLower(value)
 	for _, w := range wellKnown {

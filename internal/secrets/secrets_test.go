@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 )
@@ -24,10 +25,18 @@ func TestGeneratedSecretsAreStrongAndFresh(t *testing.T) {
 		if a == b {
 			t.Errorf("%s: two generated values are equal: %q", s.Key, a)
 		}
-		if len(a) != s.Length {
+		if s.Fernet {
+			// What Python's cryptography.fernet.Fernet(key) accepts.
+			if key, err := base64.URLEncoding.DecodeString(a); err != nil || len(key) != 32 || len(a) != 44 {
+				t.Errorf("%s: %q is not 32 bytes in URL-safe base64 (%v)", s.Key, a, err)
+			}
+		} else if len(a) != s.Length {
 			t.Errorf("%s: length %d, want %d", s.Key, len(a), s.Length)
 		}
 		for _, r := range a {
+			if s.Fernet {
+				break
+			}
 			if !strings.ContainsRune(s.Alphabet, r) {
 				t.Errorf("%s: %q outside the alphabet", s.Key, r)
 			}
@@ -41,6 +50,7 @@ func TestGeneratedSecretsAreStrongAndFresh(t *testing.T) {
 func TestWeakness(t *testing.T) {
 	required, _ := Lookup("GRAFANA_ADMIN_PASSWORD")
 	optional, _ := Lookup("TELEGRAM_BOT_TOKEN")
+	fernet, _ := Lookup("AIRFLOW_FERNET_KEY")
 	cases := []struct {
 		spec  Spec
 		value string
@@ -55,6 +65,10 @@ func TestWeakness(t *testing.T) {
 		{required, "short1A", "at least 16"},
 		{required, "aaaaaaaaaaaaaaaaaaaa", "too few characters"},
 		{required, "Zk3pQ9vX2mL7nR4tW8yB", ""},
+		{fernet, "Zk3pQ9vX2mL7nR4tW8yB", "not a Fernet key"},
+		{fernet, "c2hvcnQta2V5LW9mLTE2Yg==", "not a Fernet key"}, // 16 bytes
+		{fernet, "Zk3pQ9vX2mL7nR4tW8yBZk3pQ9vX2mL7nR4tW8yB+/A=", "not a Fernet key"}, // standard, not URL-safe, base64
+		{fernet, "3q2-7wAAAAAAAAAAAAAAAH9oYWxsby13b3JsZC0xMjM=", ""},
 	}
 	for _, c := range cases {
 		got := Weakness(c.spec, c.value)

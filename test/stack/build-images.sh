@@ -47,6 +47,7 @@ PROMETHEUS_VERSION=v0.315.0                              # Prometheus 3.15.0
 ALERTMANAGER_VERSION=v0.34.1
 NODE_EXPORTER_VERSION=v1.12.1
 SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6    # the only one served; reports 4.53
+STATSD_EXPORTER_VERSION=v0.31.0
 RESTIC_VERSION=v0.18.1                                   # = the Dockerfile's, tools.ResticVersion (a Go test compares them)
 
 # name | tag | image it is built on ("-": none) | what it runs
@@ -61,11 +62,14 @@ alertmanager|okx-local/alertmanager:v0.34.1|busybox|github.com/prometheus/alertm
 node-exporter|okx-local/node-exporter:v1.12.1|busybox|github.com/prometheus/node_exporter@$NODE_EXPORTER_VERSION
 seaweedfs|okx-local/seaweedfs:4.48|debian|github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION (4.53)
 superset-base|okx-local/superset-base:bookworm|python-base|the apache/superset layout on python-base
+airflow-base|okx-local/airflow-base:bookworm|python-base|the apache/airflow layout on python-base
+statsd-exporter|okx-local/statsd-exporter:v0.31.0|busybox|github.com/prometheus/statsd_exporter@$STATSD_EXPORTER_VERSION
 opsctl|okx-hft-ops/opsctl:0.1.0|-|this repository's cmd/opsctl, static; restic from github.com/restic/restic@$RESTIC_VERSION
 telegram-stub|okx-local/telegram-stub:test|-|this repository's test/stack/telegramstub
 hftsim|okx-hft-ops/hftsim:0.1.0|-|this repository's cmd/hftsim, static
 mlflow|okx-hft-ops/mlflow:3.17.0|python-base|this repository's mlflow/Dockerfile (MLflow 3.17.0 from PyPI)
 superset|okx-hft-ops/superset:6.1.0|superset-base|this repository's superset/Dockerfile (Superset 6.1.0 from PyPI)
+airflow|okx-hft-ops/airflow:3.3.2|airflow-base|this repository's airflow/Dockerfile (Airflow 3.3.2 from PyPI, airflow/constraints.txt)
 "
 
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -81,6 +85,7 @@ repo_sources() { # NAME
     # mounted or read at run time, not built into the image.
     mlflow) echo mlflow/Dockerfile ;;
     superset) echo superset/Dockerfile ;;
+    airflow) printf '%s\n' airflow/Dockerfile airflow/requirements.txt airflow/constraints.txt ;;
   esac
 }
 
@@ -261,6 +266,17 @@ bin_node_exporter() { # SRC OUT
   cp "$1/LICENSE" "$1/NOTICE" "$2/files/"
 }
 
+bin_statsd_exporter() { # SRC OUT
+  local m="github.com/prometheus/statsd_exporter@$STATSD_EXPORTER_VERSION" v
+  module_copy "$m" "$1"
+  v="$(cat "$1/VERSION")"
+  (cd "$1" && timed statsd-exporter "go build statsd_exporter" "$LOGS/statsd-exporter.log" \
+    "${GO_ENV[@]}" go build -trimpath -tags netgo,osusergo \
+      -ldflags "$(prom_ldflags "$v" "gomod-$STATSD_EXPORTER_VERSION" "$(module_time "$m")")" \
+      -o "$2/bin/statsd_exporter" .)
+  cp "$1/LICENSE" "$1/NOTICE" "$2/files/"
+}
+
 bin_seaweedfs() { # SRC OUT
   local m="github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION"
   module_copy "$m" "$1"
@@ -401,7 +417,14 @@ build_seaweedfs() {
   docker_build_dir seaweedfs "$art"
 }
 
+build_statsd_exporter() {
+  local art
+  art="$(artifact statsd-exporter "$STATSD_EXPORTER_VERSION" bin_statsd_exporter)"
+  docker_build_dir statsd-exporter "$art"
+}
+
 build_superset_base() { docker_build_dir superset-base; }
+build_airflow_base() { docker_build_dir airflow-base; }
 
 go_static_context() { # PACKAGE BINARY CTX: build a static binary of this repository into CTX
   (cd "$REPO" && CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "-s -w" -o "$3/$2" "$1")
@@ -422,14 +445,17 @@ build_opsctl() {
 build_hftsim() { docker_build_dir hftsim "" "go_static_context ./cmd/hftsim hftsim"; }
 build_telegram_stub() { docker_build_dir telegram-stub "" "go_static_context ./test/stack/telegramstub telegramstub"; }
 
-repo_dockerfile() { # NAME DIR BASE: build the repository's own Dockerfile on a local base
+repo_dockerfile() { # NAME DIR BASE [BUILD-ARG...]: build the repository's own Dockerfile on a local base
   local tag; tag="$(field "$1" 2)"
+  local args=(--build-arg "BASE_IMAGE=$3")
+  local a; for a in "${@:4}"; do args+=(--build-arg "$a"); done
   timed "$1" "docker build $tag" "$LOGS/$1.log" \
-    docker build --build-arg "BASE_IMAGE=$3" --label "$RECIPE_LABEL=$(recipe_hash "$1")" \
+    docker build "${args[@]}" --label "$RECIPE_LABEL=$(recipe_hash "$1")" \
       --label "$UPSTREAM_LABEL=$(field "$1" 4)" -t "$tag" "$REPO/$2"
 }
 build_mlflow() { repo_dockerfile mlflow mlflow okx-local/python-base:bookworm; }
 build_superset() { repo_dockerfile superset superset okx-local/superset-base:bookworm; }
+build_airflow() { repo_dockerfile airflow airflow okx-local/airflow-base:bookworm CONSTRAINTS=constraints.txt; }
 
 # --- main -----------------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Code the ops node's DAGs share; not DAGs themselves (.airflowignore)."""

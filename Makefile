@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/opsctl
 
-.PHONY: up down doctor check tools test test-unit test-stack fuzz dashboards opsctl
+.PHONY: up down doctor check tools airflow-venv test test-unit test-stack fuzz dashboards opsctl
 
 opsctl: $(BIN)
 $(BIN): $(shell find cmd internal -name '*.go' -not -name '*_test.go') go.mod go.sum
@@ -32,6 +32,17 @@ check: $(BIN)
 tools: $(BIN)
 	./$(BIN) tools
 
+## airflow-venv: the Airflow of airflow/Dockerfile from PyPI, pinned by airflow/constraints.txt, for the DAG tests (cached per lock)
+CACHE        ?= $(or $(OKX_HFT_OPS_CACHE),/var/cache/okx-hft-ops)
+AIRFLOW_LOCK := $(shell cat airflow/constraints.txt airflow/requirements.txt | sha256sum | cut -c1-12)
+AIRFLOW_VENV := $(CACHE)/venv/airflow-3.3.2-$(AIRFLOW_LOCK)
+airflow-venv: $(AIRFLOW_VENV)/.complete
+$(AIRFLOW_VENV)/.complete:
+	rm -rf $(AIRFLOW_VENV) && python3 -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet --disable-pip-version-check -c airflow/constraints.txt \
+	  apache-airflow==3.3.2 -r airflow/requirements.txt pytest
+	touch $@
+
 ## dashboards: regenerate grafana/dashboards from Go
 dashboards:
 	$(GO) run ./cmd/dashgen
@@ -41,7 +52,7 @@ test: test-unit test-stack
 
 # The tests find promtool and restic built by `make tools`; none builds them
 # inside its own timeout. Timeouts are explicit: a hung test fails instead of waiting.
-test-unit: $(BIN) tools
+test-unit: $(BIN) tools airflow-venv
 	@unformatted=$$(gofmt -l cmd internal test pkg); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run ./cmd/dashgen -check
@@ -49,6 +60,7 @@ test-unit: $(BIN) tools
 	$(GO) test -count=1 -timeout 15m ./...
 	cd pkg/hftmetrics && $(GO) vet ./... && $(GO) test -count=1 -timeout 5m ./...
 	cd pkg/hftdata && $(GO) vet ./... && $(GO) test -count=1 -timeout 5m ./...
+	h=$$(mktemp -d) && AIRFLOW_HOME=$$h $(AIRFLOW_VENV)/bin/python -m pytest -q -p no:cacheprovider airflow/tests; rc=$$?; rm -rf $$h; exit $$rc
 
 ## test-stack: build the local images (cached) and run the real stack under Docker
 test-stack: $(BIN)

@@ -293,14 +293,14 @@ func (r *Repo) validatePromtool(ctx context.Context, opts *ToolOptions, v *valid
 	// gives each failing file its own finding: promtool prints a section
 	// per file ("Checking F" / "Unit Testing:  F").
 	run := func(args []string, files []string) bool {
-		var in []string
+		var in, inFiles []string
 		for _, f := range files {
 			p, ok := containerPath(r.path(f), ms)
 			if !ok {
 				v.findings.Errorf("promtool", f, "", "keep it under prometheus/, which compose.yaml mounts", "%s is not mounted into the prometheus service", f)
 				continue
 			}
-			in = append(in, p)
+			in, inFiles = append(in, p), append(inFiles, f)
 		}
 		if len(in) == 0 {
 			return true
@@ -319,6 +319,17 @@ func (r *Repo) validatePromtool(ctx context.Context, opts *ToolOptions, v *valid
 		failed = true
 		out = strings.TrimSpace(r.relOutput(out, ms))
 		sections := promtoolSections(out, files)
+		if len(sections) == 0 && len(in) > 1 {
+			// promtool 3 names no file in the output of `test rules`
+			// ("SUCCESS" or "FAILED:" per file, in order): each file is run
+			// alone to find the failing ones.
+			for i, f := range inFiles {
+				one, code, err := tool.RunCached(ctx, ms, nil, append(append([]string{}, args...), in[i])...)
+				if err == nil && code != 0 {
+					sections[f] = strings.TrimSpace(r.relOutput(one, ms))
+				}
+			}
+		}
 		if len(sections) == 0 {
 			sections = map[string]string{files[0]: out}
 		}

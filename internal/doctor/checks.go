@@ -57,6 +57,7 @@ func (d *doctor) checks() []check {
 		check{name: "s3 round trip", service: d.s3Service(), hint: "check MLFLOW_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in .env; docker compose logs seaweedfs seaweedfs-s3 s3-init", run: d.checkS3},
 		check{name: "mlflow round trip", service: "mlflow", hint: "docker compose logs mlflow", run: func(ctx context.Context) (string, error) { return d.checkMLflow(ctx, base) }},
 		check{name: "superset login", service: "superset", hint: "docker compose logs superset superset-init", run: func(ctx context.Context) (string, error) { return d.checkSupersetLogin(ctx, base) }},
+		check{name: "airflow", service: "airflow-apiserver", hint: "docker compose logs airflow-apiserver airflow-scheduler airflow-init; runbooks/airflow.md", run: func(ctx context.Context) (string, error) { return d.checkAirflow(ctx, base) }},
 		check{name: "grafana datasources", service: "grafana", hint: "docker compose logs grafana", run: func(ctx context.Context) (string, error) { return d.checkGrafana(ctx, base) }},
 		check{name: "container metrics", service: "cadvisor", hint: "docker compose logs cadvisor; runbooks/ops-node.md#containermetricsmissing", run: func(ctx context.Context) (string, error) { return d.checkContainerMetrics(ctx, base) }},
 		check{name: "loki push/query", service: "loki", hint: "docker compose logs loki", run: d.checkLoki},

@@ -66,7 +66,7 @@ func TestWeakness(t *testing.T) {
 		{required, "aaaaaaaaaaaaaaaaaaaa", "too few characters"},
 		{required, "Zk3pQ9vX2mL7nR4tW8yB", ""},
 		{fernet, "Zk3pQ9vX2mL7nR4tW8yB", "not a Fernet key"},
-		{fernet, "c2hvcnQta2V5LW9mLTE2Yg==", "not a Fernet key"}, // 16 bytes
+		{fernet, "c2hvcnQta2V5LW9mLTE2Yg==", "not a Fernet key"},                     // 16 bytes
 		{fernet, "Zk3pQ9vX2mL7nR4tW8yBZk3pQ9vX2mL7nR4tW8yB+/A=", "not a Fernet key"}, // standard, not URL-safe, base64
 		{fernet, "3q2-7wAAAAAAAAAAAAAAAH9oYWxsby13b3JsZC0xMjM=", ""},
 	}

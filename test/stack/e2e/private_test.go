@@ -182,6 +182,16 @@ func (s *Stack) checkIntruder(t *testing.T) {
 		probe{id: "proxy-alertmanager", method: "POST", url: "http://reverse-proxy:8080/alertmanager/api/v2/silences", want: refused},
 		probe{id: "proxy-prometheus", method: "GET", url: "http://reverse-proxy:8080/prometheus/api/v1/query?query=up", want: refused},
 		probe{id: "superset-api", method: "GET", url: "http://superset:8088/superset/api/v1/database/", want: refused},
+		// Airflow: its API only through the proxy, with its login; the
+		// scheduler (on hft_network for TimescaleDB) serves task logs only
+		// to a token signed with AIRFLOW_SECRET_KEY; the execution API is
+		// for the node's own task processes.
+		probe{id: "by-name/airflow-api", method: "GET", url: "http://airflow-apiserver:8080/airflow/api/v2/dags", want: []string{"000"}},
+		probe{id: "by-name/airflow-statsd", method: "GET", url: "http://airflow-statsd:9102/metrics", want: []string{"000"}},
+		probe{id: "by-name/airflow-postgres", method: "GET", url: "http://airflow-postgres:5432/", want: []string{"000"}},
+		probe{id: "airflow-scheduler-logs", method: "GET", url: "http://airflow-scheduler:8793/log/dag_id=ops_export_daily/run_id=x/task_id=export/attempt=1.log", want: refused},
+		probe{id: "proxy-airflow", method: "GET", url: "http://reverse-proxy:8080/airflow/api/v2/dags", want: refused},
+		probe{id: "proxy-airflow-execution", method: "GET", url: "http://reverse-proxy:8080/airflow/execution/health", want: []string{"404"}},
 		// The ways the bots are meant to use, with their credentials.
 		probe{id: "with-keys/s3-list", method: "GET", url: "http://minio:9000/mlflow/", auth: "s3", want: []string{"200"}},
 		probe{id: "with-login/proxy-mlflow", method: "GET", url: "http://reverse-proxy:8080/mlflow/api/2.0/mlflow/experiments/search?max_results=1", auth: "proxy", want: []string{"200"}},

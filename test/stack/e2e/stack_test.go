@@ -119,6 +119,7 @@ func TestStack(t *testing.T) {
 	sub("doctor", func(s *Stack, t *testing.T) { s.checkDoctor(t) })
 	sub("doctor leaves nothing that grows", func(s *Stack, t *testing.T) { s.checkDoctorLeavesNothing(t) })
 	sub("every container under its memory budget", func(s *Stack, t *testing.T) { s.checkFootprint(t) })
+	sub("airflow: export to Parquet, rerun, train and register, data quality to the alert", func(s *Stack, t *testing.T) { s.checkAirflow(t) })
 	sub("mlflow takes concurrent run logging", func(s *Stack, t *testing.T) { s.checkMLflowConcurrency(t) })
 	sub("no secret in any process's arguments", func(s *Stack, t *testing.T) {
 		leaks, samples := argv.result()

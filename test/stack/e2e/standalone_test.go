@@ -26,6 +26,7 @@ type standalone struct {
 var standalones = []standalone{
 	{"mlflow/compose.yaml", "test/stack/mlflow.test.yaml", "http://127.0.0.1:5000", []string{"s3 round trip", "mlflow round trip"}},
 	{"superset/compose.yaml", "test/stack/superset.test.yaml", "http://127.0.0.1:8088", []string{"superset login"}},
+	{"airflow/compose.yaml", "test/stack/airflow.test.yaml", "http://127.0.0.1:8085", []string{"airflow"}},
 }
 
 // project is the compose project the test runs the file alone as.

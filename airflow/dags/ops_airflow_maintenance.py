@@ -1,6 +1,9 @@
-"""Keeps Airflow's own task logs bounded: deletes the log files under the
-log folder (the airflow_logs volume) older than the retention, daily. Airflow
-deletes none itself; the node's disk budget counts this volume at 256 MiB.
+"""Keeps what grows bounded, daily: Airflow's task logs (the log files of
+the airflow_logs volume older than log_retention_days; Airflow deletes none
+itself, the node's disk budget counts this volume at 256 MiB) and the
+Parquet exports (the days older than export_retention_days, from the bucket
+whose volumes SEAWEEDFS_MAX_VOLUMES caps). A day older than that can be
+exported again from the trading database while the database still has it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, t
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
     catchup=False,
     max_active_runs=1,
-    params={"log_retention_days": Param(30, type="integer", minimum=1, description="age in days after which a task log file is deleted")},
+    params={
+        "log_retention_days": Param(30, type="integer", minimum=1, description="age in days after which a task log file is deleted"),
+        "export_retention_days": Param(14, type="integer", minimum=2, description="exported days kept in the bucket, counted back from the run's day"),
+    },
     tags=["okx-hft", "maintenance"],
     doc_md=__doc__,
 )
@@ -32,7 +38,20 @@ def ops_airflow_maintenance():
         print(f"deleted {result['files']} log files ({result['bytes']} bytes) older than {days} days")
         return result
 
+    @task
+    def delete_old_exports() -> dict:
+        from opsdata import common
+        from opsdata.maintenance import delete_exports_before
+
+        ctx = get_current_context()
+        days = int(ctx["params"]["export_retention_days"])
+        cutoff = ctx["data_interval_end"].date() - dt.timedelta(days=days)
+        result = delete_exports_before(common.s3_filesystem(), cutoff)
+        print(f"deleted the exports of {len(result['days'])} day(s) before {cutoff}: {result['files']} files, {result['bytes']} bytes")
+        return result
+
     delete_old_logs()
+    delete_old_exports()
 
 
 ops_airflow_maintenance()

@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/sirupsen/logrus"
 	"gopkg.in/yaml.v3"
@@ -330,7 +332,9 @@ func (r *Repo) checkComposePolicy() {
 	}
 	for _, src := range r.sources {
 		r.checkSecretArgs(src)
+		r.checkJSONEnv(src)
 	}
+	r.checkExportBucket()
 	r.checkBudgets()
 	if _, err := os.Stat(r.path("secrets/htpasswd")); errors.Is(err, fs.ErrNotExist) && r.EnvPath == ".env" {
 		r.f.Warnf("proxy-auth", "secrets/htpasswd", "", "run `opsctl init`", "the proxy's basic-auth file is missing; nginx will refuse every protected UI")
@@ -483,4 +487,60 @@ func isPackageArg(w string) bool {
 		return false
 	}
 	return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(\[[a-z0-9,_-]+\])?((==|>=|<=|~=|>|<)[^ ]+)?$`).MatchString(w)
+}
+
+// checkJSONEnv refuses an environment variable given as a JSON object in a
+// compose file (Airflow's AIRFLOW_CONN_* connections) that is no longer
+// JSON once the variables of .env are filled in: a password holding a
+// double quote or a backslash, an empty or non-numeric port. Airflow would
+// only fail when a task first uses the connection.
+func (r *Repo) checkJSONEnv(src composeSource) {
+	lines := strings.Split(string(src.data), "\n")
+	for i, line := range lines {
+		key, value, ok := strings.Cut(strings.TrimSpace(line), ":")
+		value = strings.TrimSpace(value)
+		if !ok || !strings.HasPrefix(value, "'{") || !strings.HasSuffix(value, "}'") || strings.ContainsAny(key, " #") {
+			continue
+		}
+		raw := strings.ReplaceAll(value[1:len(value)-1], "''", "'")
+		filled, err := template.Substitute(raw, func(name string) (string, bool) {
+			v, ok := r.Env[name]
+			return v, ok
+		})
+		if err != nil {
+			continue // a malformed reference is the variables check's finding
+		}
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(filled), &obj); err != nil {
+			var names []string
+			for _, ref := range ScanVariables(raw) {
+				names = append(names, ref.Name)
+			}
+			r.f.Errorf("compose-json-env", src.rel, fmt.Sprint(i+1),
+				fmt.Sprintf("in %s, keep \" and \\ out of %s, and give numbers where the JSON wants one", r.EnvPath, strings.Join(names, ", ")),
+				"%s is not a JSON object once %s is filled in (%v): the program that reads it fails at its first use", key, r.EnvPath, err)
+		}
+	}
+}
+
+// checkExportBucket: the bucket Airflow's export writes into must be one
+// s3-init creates, or the first export fails on a missing bucket.
+func (r *Repo) checkExportBucket() {
+	bucket := r.Env["AIRFLOW_EXPORT_BUCKET"]
+	if _, ok := r.service("airflow-scheduler"); !ok || bucket == "" || r.EnvFile == nil && r.Example == nil {
+		return
+	}
+	for _, b := range strings.Split(r.Env["S3_BUCKETS"], ",") {
+		if strings.TrimSpace(b) == bucket {
+			return
+		}
+	}
+	file, line := r.EnvPath, 0
+	if r.EnvFile != nil {
+		line = r.EnvFile.LineOf("AIRFLOW_EXPORT_BUCKET")
+	} else {
+		line = r.Example.LineOf("AIRFLOW_EXPORT_BUCKET")
+	}
+	r.f.Errorf("variables", file, fmt.Sprint(line), fmt.Sprintf("add %s to S3_BUCKETS (s3-init creates it at the next up), or name one of them", bucket),
+		"AIRFLOW_EXPORT_BUCKET=%s is not among S3_BUCKETS=%s: the daily export would find no bucket", bucket, r.Env["S3_BUCKETS"])
 }

@@ -158,7 +158,7 @@ func (r *Repo) seaweedfsDisk() {
 		maxText, _ := flagValue(s.Command, "volume.max")
 		vmax, err := strconv.Atoi(maxText)
 		if err != nil || vmax <= 0 {
-			r.f.Errorf("disk", src.rel, at, "set -volume.max=${SEAWEEDFS_MAX_VOLUMES} (SEAWEEDFS_MAX_VOLUMES=4 in .env: 4 volumes of 1 GiB)", "service %s: -volume.max=%s lets SeaweedFS' volumes grow with the free disk: the buckets have no cap", name, maxText)
+			r.f.Errorf("disk", src.rel, at, "set -volume.max=${SEAWEEDFS_MAX_VOLUMES} (SEAWEEDFS_MAX_VOLUMES=8 in .env: 8 volumes of 1 GiB)", "service %s: -volume.max=%s lets SeaweedFS' volumes grow with the free disk: the buckets have no cap", name, maxText)
 			continue
 		}
 		sizeMB := seaweedfsDefaultVolumeMB

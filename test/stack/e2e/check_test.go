@@ -34,7 +34,7 @@ func TestCheckRunsThePinnedImages(t *testing.T) {
 	}
 	root := repoRoot(t)
 	dir := t.TempDir()
-	files := []string{"compose.yaml", ".env.example", "Dockerfile", "go.mod", "hftsim", "pkg", "mlflow", "superset", "runbooks",
+	files := []string{"compose.yaml", ".env.example", "Dockerfile", "go.mod", "hftsim", "pkg", "mlflow", "superset", "airflow", "runbooks",
 		"prometheus", "alertmanager", "loki", "alloy", "grafana", "nginx", "test/stack/compose.test.yaml"}
 	if err := repotree.Copy(root, dir, files); err != nil {
 		t.Fatal(err)

@@ -54,9 +54,9 @@ func repoRoot(t testing.TB) string {
 }
 
 var stackFiles = []string{
-	"compose.yaml", ".env.example", "Dockerfile", "mlflow", "superset", "prometheus",
+	"compose.yaml", ".env.example", "Dockerfile", "mlflow", "superset", "airflow", "prometheus",
 	"alertmanager", "loki", "alloy", "grafana", "nginx", "runbooks", "test/stack/compose.test.yaml",
-	"test/stack/sidecars.compose.yaml", "test/stack/mlflow.test.yaml", "test/stack/superset.test.yaml",
+	"test/stack/sidecars.compose.yaml", "test/stack/mlflow.test.yaml", "test/stack/superset.test.yaml", "test/stack/airflow.test.yaml",
 }
 
 func newStack(t *testing.T) *Stack {

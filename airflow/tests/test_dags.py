@@ -228,3 +228,32 @@ def test_maintenance_deletes_old_logs_only(tmp_path):
     assert (new / "attempt=1.log").exists()
     with pytest.raises(ValueError, match="refusing"):
         maintenance.delete_older_than("/", dt.timedelta(days=1))
+
+
+def test_old_exports_are_deleted_whole_and_newer_ones_kept(tmp_path):
+    from pyarrow import fs
+
+    local = fs.SubTreeFileSystem(str(tmp_path), fs.LocalFileSystem())
+    days = [dt.date(2026, 1, d) for d in (1, 2, 3)]
+    local.create_dir("datasets/exports/_manifests")
+    for day in days:
+        for t in ("trades", "book_top"):
+            path = common.partition_path(t, day, "BTC-USDT")
+            local.create_dir(path.rsplit("/", 1)[0])
+            with local.open_output_stream(path) as f:
+                f.write(b"x" * 10)
+        common.write_json(local, common.manifest_path(day), {"day": day.isoformat()})
+    # Something under exports/ that is not a day of the layout stays.
+    with local.open_output_stream("datasets/exports/trades/README") as f:
+        f.write(b"kept")
+    got = maintenance.delete_exports_before(local, dt.date(2026, 1, 3))
+    assert got["days"] == ["2026-01-01", "2026-01-02"]
+    assert got["files"] == 6 and got["bytes"] == 40
+    assert train.exported_days(local) == [dt.date(2026, 1, 3)]
+    left = sorted(i.path for i in local.get_file_info(fs.FileSelector("datasets", recursive=True)) if i.type == fs.FileType.File)
+    assert left == [
+        "datasets/exports/_manifests/date=2026-01-03.json",
+        "datasets/exports/book_top/date=2026-01-03/inst_id=BTC-USDT/part-0.parquet",
+        "datasets/exports/trades/README",
+        "datasets/exports/trades/date=2026-01-03/inst_id=BTC-USDT/part-0.parquet",
+    ]

@@ -41,7 +41,7 @@ func (d *doctor) checkAirflow(ctx context.Context, base string) (string, error) 
 		} `json:"import_errors"`
 		Total int `json:"total_entries"`
 	}
-	if err := d.getBearer(ctx, api+"/api/v2/importErrors", auth, &errs); err != nil {
+	if err := d.getJSONHeader(ctx, api+"/api/v2/importErrors", "", auth, &errs); err != nil {
 		return "", err
 	}
 	if errs.Total > 0 {
@@ -57,7 +57,7 @@ func (d *doctor) checkAirflow(ctx context.Context, base string) (string, error) 
 		} `json:"dags"`
 		Total int `json:"total_entries"`
 	}
-	if err := d.getBearer(ctx, api+"/api/v2/dags?limit=100", auth, &dags); err != nil {
+	if err := d.getJSONHeader(ctx, api+"/api/v2/dags?limit=100", "", auth, &dags); err != nil {
 		return "", err
 	}
 	if dags.Total == 0 {
@@ -69,20 +69,6 @@ func (d *doctor) checkAirflow(ctx context.Context, base string) (string, error) 
 	}
 	sort.Strings(ids)
 	return fmt.Sprintf("logged in; scheduler, triggerer and DAG processor healthy; %d DAGs, none failing to import (%s)", dags.Total, strings.Join(ids, ", ")), nil
-}
-
-func (d *doctor) getBearer(ctx context.Context, url string, header map[string]string, into any) error {
-	resp, data, err := d.request(ctx, http.MethodGet, url, "", nil, header)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, snippet(data))
-	}
-	if err := json.Unmarshal(data, into); err != nil {
-		return fmt.Errorf("GET %s: %v", url, err)
-	}
-	return nil
 }
 
 // AirflowToken is an access token of Airflow's API for user, from the FAB

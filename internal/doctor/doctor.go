@@ -94,7 +94,12 @@ func (d *doctor) request(ctx context.Context, method, url, auth string, body io.
 }
 
 func (d *doctor) getJSON(ctx context.Context, url, auth string, into any) error {
-	resp, data, err := d.request(ctx, http.MethodGet, url, auth, nil, nil)
+	return d.getJSONHeader(ctx, url, auth, nil, into)
+}
+
+// getJSONHeader is getJSON with extra request headers (a bearer token).
+func (d *doctor) getJSONHeader(ctx context.Context, url, auth string, header map[string]string, into any) error {
+	resp, data, err := d.request(ctx, http.MethodGet, url, auth, nil, header)
 	if err != nil {
 		return err
 	}

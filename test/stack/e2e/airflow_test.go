@@ -385,25 +385,12 @@ func (s *Stack) registeredModel(t *testing.T) modelState {
 		}
 	}
 	if m.runID != "" {
-		var run struct {
-			Run struct {
-				Data struct {
-					Metrics []struct {
-						Key   string  `json:"key"`
-						Value float64 `json:"value"`
-					} `json:"metrics"`
-				} `json:"data"`
-			} `json:"run"`
-		}
-		if err := getJSON(proxyURL+"/mlflow/api/2.0/mlflow/runs/get?run_id="+m.runID, user, pass, &run); err != nil {
+		params, metrics, err := s.mlflow().GetRun(context.Background(), m.runID)
+		if err != nil {
 			t.Fatal(err)
 		}
-		found := false
-		for _, mt := range run.Run.Data.Metrics {
-			found = found || mt.Key == "held_out_accuracy"
-		}
-		if !found {
-			t.Errorf("the champion's run %s logged no held_out_accuracy: %+v", m.runID, run.Run.Data.Metrics)
+		if _, ok := metrics["held_out_accuracy"]; !ok || params["held_out_day"] != "2026-01-06" {
+			t.Errorf("the champion's run %s: metrics %v, params %v; want held_out_accuracy and held_out_day 2026-01-06", m.runID, metrics, params)
 		}
 	}
 	return m

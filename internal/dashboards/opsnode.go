@@ -302,6 +302,55 @@ func OpsNode() (dashboard.Dashboard, error) {
 			Span(12).Height(8).
 			Unit("bytes").Min(0))
 
+	// Pipelines: Airflow (job airflow, its statsd exporter) and the trading
+	// data's quality that its ops_data_quality DAG measures. After Backups,
+	// so that the ids of the panels above stay as they were.
+	b.WithRow(dashboard.NewRowBuilder("Pipelines (Airflow)")).
+		WithPanel(newStat().
+			Title("Airflow scheduler").
+			Description("Scheduler loops a second, from its heartbeats; 0 or no value for 5 minutes fires AirflowSchedulerDown: no DAG runs.").
+			WithTarget(promInstant("A", `sum(rate(airflow_scheduler_heartbeats_total{job="airflow"}[$__rate_interval]))`, "heartbeats/s")).
+			Span(5).Height(5).
+			Unit("short").Decimals(1).
+			NoValue("no heartbeat").
+			Thresholds(thresholds("red", step{0.01, "green"}))).
+		WithPanel(newStat().
+			Title("Failed DAG runs (24h)").
+			Description("DAG runs that ended failed in the last 24 hours (after their retries); AirflowDagFailed fires on each.").
+			WithTarget(promInstant("A", `sum(increase(airflow_dagrun_duration_seconds_count{job="airflow",state="failed"}[24h])) or vector(0)`, "failed")).
+			Span(5).Height(5).
+			Unit("short").Decimals(0).
+			Thresholds(thresholds("green", step{1, "red"}))).
+		WithPanel(newStat().
+			Title("Time since the last data-quality check").
+			Description("Age of the last ops_data_quality run (daily at 01:00 UTC, for the day before).").
+			WithTarget(promInstant("A", `time() - max(hft_dq_last_run_timestamp_seconds{job="airflow"})`, "since last check")).
+			Span(6).Height(5).
+			Unit("s").
+			NoValue("no check yet").
+			Thresholds(thresholds("green", step{26 * 3600, "orange"}, step{50 * 3600, "red"}))).
+		WithPanel(newStat().
+			Title("Data-quality violations").
+			Description("Violations ops_data_quality found in the day it checked, by check; TradingDataQuality fires on any (runbooks/airflow.md#tradingdataquality).").
+			WithTarget(promInstant("A", `sum by (check) (hft_dq_violations{job="airflow"})`, "{{check}}")).
+			Span(8).Height(5).
+			Unit("short").Decimals(0).
+			NoValue("no check yet").
+			Thresholds(thresholds("green", step{1, "red"})).
+			TextMode(common.BigValueTextModeValueAndName)).
+		WithPanel(newTimeseries().
+			Title("Longest market-data gap").
+			Description("The longest time without a trade or book row per table and instrument in the day last checked; above gap_threshold_seconds (120 s) it is a gap violation.").
+			WithTarget(promRange("A", `hft_dq_max_gap_seconds{job="airflow"}`, "{{table}} {{inst_id}}")).
+			Span(12).Height(8).
+			Unit("s").Min(0)).
+		WithPanel(newTimeseries().
+			Title("DAG run duration").
+			Description("Mean duration of the successful runs of each DAG over the last hour.").
+			WithTarget(promRange("A", `sum by (dag_id) (rate(airflow_dagrun_duration_seconds_sum{job="airflow",state="success"}[1h])) / sum by (dag_id) (rate(airflow_dagrun_duration_seconds_count{job="airflow",state="success"}[1h]))`, "{{dag_id}}")).
+			Span(12).Height(8).
+			Unit("s").Min(0))
+
 	d, err := b.Build()
 	if err != nil {
 		return dashboard.Dashboard{}, err

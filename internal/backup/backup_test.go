@@ -3,8 +3,10 @@ package backup
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -418,6 +420,49 @@ func TestAgentExportsEachRunsResult(t *testing.T) {
 	if strings.Contains(rec.Body.String(), "ops_backup_last_success_timestamp_seconds 0\n") {
 		t.Errorf("a restarted agent reports no backup although the repository holds one:\n%s", rec.Body.String())
 	}
+}
+
+// A restic killed while it held the repository's lock (the backup container
+// killed mid-run) leaves the lock behind; the next backup's forget must not
+// fail on it.
+func TestBackupAfterAKilledRestic(t *testing.T) {
+	f := newFixture(t, "mlflow")
+	if _, err := f.engine.Backup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// restic backup --stdin holds its lock while it waits for input.
+	cmd := exec.Command(f.cfg.Restic.Bin, "backup", "--stdin", "--stdin-filename", "held", "--no-cache")
+	cmd.Env = f.cfg.Restic.env()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	locks := filepath.Join(f.repo, "locks")
+	if err := poll(10*time.Second, func() bool { e, _ := os.ReadDir(locks); return len(e) > 0 }); err != nil {
+		cmd.Process.Kill()
+		t.Fatal("restic backup --stdin took no lock")
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if e, _ := os.ReadDir(locks); len(e) == 0 {
+		t.Fatal("the killed restic left no lock: the test proves nothing")
+	}
+	if _, err := f.engine.Backup(context.Background()); err != nil {
+		t.Fatalf("a backup after a killed restic: %v", err)
+	}
+}
+
+func poll(timeout time.Duration, ok func() bool) error {
+	for end := time.Now().Add(timeout); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if ok() {
+			return nil
+		}
+	}
+	return errors.New("timed out")
 }
 
 func TestS3TargetSplitsResticsURL(t *testing.T) {

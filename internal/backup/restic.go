@@ -309,9 +309,17 @@ func (k Keep) String() string {
 }
 
 // Forget applies the retention policy to this node's snapshots, and with
-// prune deletes the data no snapshot refers to any more.
+// prune deletes the data no snapshot refers to any more. It takes restic's
+// exclusive lock, which any lock left by a restic that was killed (the
+// backup container killed mid-run) refuses until `restic unlock`; unlock
+// removes only such stale locks (of processes of this host that no longer
+// run, or older than 30 minutes), never a running restic's, whose lock
+// forget then waits for (--retry-lock).
 func (r *Restic) Forget(ctx context.Context, k Keep, prune bool) error {
-	args := []string{"forget", "--host", r.Host, "--tag", r.Tag,
+	if _, err := r.run(ctx, nil, "unlock"); err != nil {
+		return err
+	}
+	args := []string{"forget", "--retry-lock", "2m", "--host", r.Host, "--tag", r.Tag,
 		"--keep-hourly", fmt.Sprint(k.Hourly), "--keep-daily", fmt.Sprint(k.Daily),
 		"--keep-weekly", fmt.Sprint(k.Weekly), "--keep-monthly", fmt.Sprint(k.Monthly)}
 	if prune {

@@ -264,6 +264,8 @@ func (s *Stack) checkCrawl(t *testing.T) {
 		"/prometheus/api/v1/query?query=up", "/prometheus/api/v1/targets", "/prometheus/api/v1/status/config", "/prometheus/federate?match[]=up",
 		"/storage/admin", "/storage/api/cluster/topology", "/storage/files", "/storage/object-store/buckets",
 		"/runbooks/", "/runbooks/ops-node.md", "/static/", "/errors/upstream-down.html",
+		"/airflow/api/v2/dags", "/airflow/api/v2/connections", "/airflow/api/v2/variables", "/airflow/api/v2/config",
+		"/airflow/api/v2/importErrors", "/airflow/dags", "/airflow/auth/login/",
 	} {
 		paths[p] = true
 	}
@@ -325,10 +327,22 @@ func (s *Stack) crawl(path string) (string, bool) {
 			return verdict + " (upstream absent)", bytes.Contains(body, []byte("This service is not running")) && s.absentUpstream(url)
 		case code == 200 && loginPage(body):
 			return verdict + " (login page)", true
+		case code == 200 && airflowShell(url, body):
+			// Airflow 3's UI is one static page that loads its React app;
+			// the app reads everything through the API, which asks for the
+			// login (the /airflow/api/v2/ paths below answer 401).
+			return verdict + " (Airflow's static UI page)", true
 		}
 		return fmt.Sprintf("%s with %d bytes of %.80q", verdict, len(body), body), false
 	}
 	return strings.Join(trail, " -> ") + ": too many redirects", false
+}
+
+// airflowShell: the static page of Airflow's UI (airflow/ui/dist/index.html:
+// a title, a root element and the app's script), which holds no data.
+func airflowShell(url string, body []byte) bool {
+	return strings.HasPrefix(url, proxyURL+"/airflow/") && len(body) < 2048 &&
+		bytes.Contains(body, []byte("<title>Airflow</title>")) && bytes.Contains(body, []byte(`<div id="root"`))
 }
 
 // absentUpstream: the URL belongs to a UI whose service is left out of

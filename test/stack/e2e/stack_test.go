@@ -205,7 +205,7 @@ var anonymousVolume = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func (s *Stack) checkHealthy(t *testing.T) {
 	cs := s.containers()
-	oneShot := map[string]bool{"ops-init": true, "s3-init": true, "superset-init": true}
+	oneShot := map[string]bool{"ops-init": true, "s3-init": true, "superset-init": true, "airflow-init": true}
 	for svc, c := range cs {
 		switch {
 		case oneShot[svc]:

@@ -508,3 +508,17 @@ func TestDrillComparesTheRestoredCountsWithTheBackups(t *testing.T) {
 		t.Fatalf("the drill of a snapshot with other counts than recorded: %v", err)
 	}
 }
+
+// A restic the kernel killed (out of memory at the container's limit) is
+// named as such, not as "exit -1" with an empty reason.
+func TestAKilledResticSaysSo(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "restic")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\nkill -9 $$\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := Restic{Bin: bin, Repository: t.TempDir(), Password: "x"}
+	_, err := r.Snapshots(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "was killed (SIGKILL)") || !strings.Contains(err.Error(), "out of memory") {
+		t.Fatalf("a restic ended by SIGKILL: %v", err)
+	}
+}

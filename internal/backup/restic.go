@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/okx-hft/okx-hft-ops/internal/s3store"
@@ -57,10 +58,17 @@ type Error struct {
 	Args   []string
 	Code   int
 	Stderr string
+	Signal string // the signal that ended restic, when one did
 }
 
 func (e *Error) Error() string {
 	what := "restic " + e.Args[0]
+	if e.Signal == "killed" {
+		return fmt.Sprintf("%s was killed (SIGKILL): most likely by the kernel, out of memory at the backup service's limit (deploy.resources.limits.memory in compose.yaml; `opsctl doctor` lists OOM kills)", what)
+	}
+	if e.Signal != "" {
+		return fmt.Sprintf("%s ended on the signal %q: %s", what, e.Signal, lastLines(e.Stderr, 6))
+	}
 	switch e.Code {
 	case exitRepoMissing:
 		return fmt.Sprintf("%s: there is no restic repository at the target (BACKUP_REPOSITORY): check the URL and bucket; `opsctl backup` creates one on its first run", what)
@@ -150,7 +158,11 @@ func (r *Restic) wrap(args []string, err error, stderr string) error {
 	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
-		return &Error{Args: args, Code: exit.ExitCode(), Stderr: stderr}
+		e := &Error{Args: args, Code: exit.ExitCode(), Stderr: stderr}
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			e.Signal = ws.Signal().String()
+		}
+		return e
 	}
 	return fmt.Errorf("restic %s could not run (%s): %w", args[0], r.Bin, err)
 }

@@ -1,6 +1,6 @@
 """Data quality of yesterday's trading data (opsdata/quality.py): gaps in
 the market data, sequence breaks, duplicate keys, rows late for or missing
-from the export. Reported as hft_dq_violations{check, table, inst_id} to
+from the export. Reported as ops_dq_violations{check, table, inst_id} to
 Prometheus through the statsd exporter; the TradingDataQuality alert fires
 on any above 0 (runbooks/README.md). Violations do not fail the run: the
 alert reports them, a failed run means the checks could not run.

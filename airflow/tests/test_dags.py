@@ -197,10 +197,10 @@ def test_quality_gauges_reach_prometheus_with_their_labels():
         stars = [p for p, m in zip(parts, rule["match"].split(".")) if m == "*"]
         labels = {k: stars[int(v[1:]) - 1] for k, v in rule.get("labels", {}).items()}
         seen[(rule["name"], tuple(sorted(labels.items())))] = value
-    assert seen[("hft_dq_violations", (("check", "gap"), ("inst_id", "BTC-USDT-SWAP"), ("table", "trades")))] == 2
-    assert seen[("hft_dq_violations", (("check", "sequence_break"), ("inst_id", "ETH-USDT"), ("table", "book_top")))] == 0
-    assert seen[("hft_dq_max_gap_seconds", (("inst_id", "BTC-USDT-SWAP"), ("table", "trades")))] == 1800.5
-    assert seen[("hft_dq_checked_day_timestamp_seconds", ())] == dt.datetime(2026, 1, 5, tzinfo=UTC).timestamp()
+    assert seen[("ops_dq_violations", (("check", "gap"), ("inst_id", "BTC-USDT-SWAP"), ("table", "trades")))] == 2
+    assert seen[("ops_dq_violations", (("check", "sequence_break"), ("inst_id", "ETH-USDT"), ("table", "book_top")))] == 0
+    assert seen[("ops_dq_max_gap_seconds", (("inst_id", "BTC-USDT-SWAP"), ("table", "trades")))] == 1800.5
+    assert seen[("ops_dq_checked_day_timestamp_seconds", ())] == dt.datetime(2026, 1, 5, tzinfo=UTC).timestamp()
 
 
 def test_alert_rules_name_the_mapped_metrics():
@@ -208,7 +208,7 @@ def test_alert_rules_name_the_mapped_metrics():
     for r in mapping_rules():
         if r["name"] in ("airflow_dagrun_duration_seconds",):
             assert r["name"] + "_count" in rules
-        elif r["name"] in ("hft_dq_violations", "airflow_scheduler_heartbeats_total", "airflow_dag_processing_import_errors"):
+        elif r["name"] in ("ops_dq_violations", "airflow_scheduler_heartbeats_total", "airflow_dag_processing_import_errors"):
             assert r["name"] in rules, r["name"]
 
 

@@ -324,7 +324,7 @@ func OpsNode() (dashboard.Dashboard, error) {
 		WithPanel(newStat().
 			Title("Time since the last data-quality check").
 			Description("Age of the last ops_data_quality run (daily at 01:00 UTC, for the day before).").
-			WithTarget(promInstant("A", `time() - max(hft_dq_last_run_timestamp_seconds{job="airflow"})`, "since last check")).
+			WithTarget(promInstant("A", `time() - max(ops_dq_last_run_timestamp_seconds{job="airflow"})`, "since last check")).
 			Span(6).Height(5).
 			Unit("s").
 			NoValue("no check yet").
@@ -332,7 +332,7 @@ func OpsNode() (dashboard.Dashboard, error) {
 		WithPanel(newStat().
 			Title("Data-quality violations").
 			Description("Violations ops_data_quality found in the day it checked, by check; TradingDataQuality fires on any (runbooks/airflow.md#tradingdataquality).").
-			WithTarget(promInstant("A", `sum by (check) (hft_dq_violations{job="airflow"})`, "{{check}}")).
+			WithTarget(promInstant("A", `sum by (check) (ops_dq_violations{job="airflow"})`, "{{check}}")).
 			Span(8).Height(5).
 			Unit("short").Decimals(0).
 			NoValue("no check yet").
@@ -341,7 +341,7 @@ func OpsNode() (dashboard.Dashboard, error) {
 		WithPanel(newTimeseries().
 			Title("Longest market-data gap").
 			Description("The longest time without a trade or book row per table and instrument in the day last checked; above gap_threshold_seconds (120 s) it is a gap violation.").
-			WithTarget(promRange("A", `hft_dq_max_gap_seconds{job="airflow"}`, "{{table}} {{inst_id}}")).
+			WithTarget(promRange("A", `ops_dq_max_gap_seconds{job="airflow"}`, "{{table}} {{inst_id}}")).
 			Span(12).Height(8).
 			Unit("s").Min(0)).
 		WithPanel(newTimeseries().

@@ -15,9 +15,9 @@ Checks, per table and instrument:
   missing_rows    rows the export holds that the source no longer has
 
 Each is sent as a StatsD gauge to the node's statsd exporter, which
-Prometheus scrapes as hft_dq_violations{check, table, inst_id} (mapping in
+Prometheus scrapes as ops_dq_violations{check, table, inst_id} (mapping in
 airflow/statsd-mapping.yml); the TradingDataQuality alert fires on any
-above 0. The longest gap is hft_dq_max_gap_seconds{table, inst_id}.
+above 0. The longest gap is ops_dq_max_gap_seconds{table, inst_id}.
 """
 
 from __future__ import annotations

@@ -321,11 +321,11 @@ func (s *Stack) checkAirflow(t *testing.T) {
 	t.Logf("MLflow: model okx-hft-mid-direction, %d versions, champion version %s (run %s, held-out accuracy %s)", second.versions, second.champion, first.runID, first.accuracy)
 
 	// --- data quality: a clean day, then a planted gap, up to the alert
-	gap := `hft_dq_violations{check="gap",table="trades",inst_id="BTC-USDT"}`
-	missing := `hft_dq_violations{check="missing_rows",table="trades",inst_id="BTC-USDT"}`
+	gap := `ops_dq_violations{check="gap",table="trades",inst_id="BTC-USDT"}`
+	missing := `ops_dq_violations{check="missing_rows",table="trades",inst_id="BTC-USDT"}`
 	s.dagsTest(t, "ops_data_quality", "2026-01-07", `{"day": "2026-01-06"}`)
 	s.waitMetric(t, time.Minute, gap, 0)
-	s.waitMetric(t, time.Minute, `sum(hft_dq_violations)`, 0)
+	s.waitMetric(t, time.Minute, `sum(ops_dq_violations)`, 0)
 	deleted := s.sidecarSQL(t, "WITH d AS (DELETE FROM hft.trades WHERE inst_id = 'BTC-USDT' AND ts >= '2026-01-06T10:00:00Z' AND ts < '2026-01-06T10:30:00Z' RETURNING 1) SELECT count(*) FROM d")
 	n, _ := strconv.Atoi(deleted)
 	if n < 1000 {
@@ -334,7 +334,7 @@ func (s *Stack) checkAirflow(t *testing.T) {
 	s.dagsTest(t, "ops_data_quality", "2026-01-07", `{"day": "2026-01-06"}`)
 	s.waitMetric(t, time.Minute, gap, 1)
 	s.waitMetric(t, time.Minute, missing, float64(n))
-	if v, err := s.promValue(`hft_dq_max_gap_seconds{table="trades",inst_id="BTC-USDT"}`); err != nil || v < 1800 {
+	if v, err := s.promValue(`ops_dq_max_gap_seconds{table="trades",inst_id="BTC-USDT"}`); err != nil || v < 1800 {
 		t.Errorf("the longest gap of BTC-USDT's trades: %v (%v), want at least the planted 1800 s", v, err)
 	}
 	eventually(t, 2*time.Minute, 5*time.Second, "TradingDataQuality firing for the planted gap", func() error {
@@ -347,7 +347,7 @@ func (s *Stack) checkAirflow(t *testing.T) {
 	// The day as it was, checked again: the alert resolves.
 	s.backfillDay(t, airflowDays[1].end, airflowDays[1].seed)
 	s.dagsTest(t, "ops_data_quality", "2026-01-07", `{"day": "2026-01-06"}`)
-	s.waitMetric(t, time.Minute, `sum(hft_dq_violations)`, 0)
+	s.waitMetric(t, time.Minute, `sum(ops_dq_violations)`, 0)
 }
 
 type modelState struct {

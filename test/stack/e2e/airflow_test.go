@@ -146,13 +146,19 @@ func (s *Stack) exportKeys(t *testing.T, st *s3store.Store) []string {
 	return keys
 }
 
-// watchMemory samples docker stats of the Airflow containers until stop
-// is called; returns the peak MiB of each.
-func (s *Stack) watchMemory() (stop func() map[string]float64) {
-	peaks := map[string]float64{}
+// watchAirflow samples the Airflow containers every 2 s with doctor's own
+// sampler (stack.Runner.ContainerUsage) until stop is called; stop returns
+// each one's peak memory in MiB and whether it was OOM-killed meanwhile.
+func (s *Stack) watchAirflow() (stop func() (peaks map[string]float64, oomKilled map[string]bool)) {
+	names := map[string]string{}
+	for svc, c := range s.containers() {
+		if strings.HasPrefix(svc, "airflow") && c.State == "running" {
+			names[c.ID] = svc
+		}
+	}
+	peaks, oom := map[string]float64{}, map[string]bool{}
 	var mu sync.Mutex
-	done := make(chan struct{})
-	finished := make(chan struct{})
+	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(finished)
 		for {
@@ -161,45 +167,25 @@ func (s *Stack) watchMemory() (stop func() map[string]float64) {
 				return
 			case <-time.After(2 * time.Second):
 			}
-			out, err := exec.Command("docker", "stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}").Output()
+			sample, err := s.runner().ContainerUsage(context.Background(), names)
 			if err != nil {
 				continue
 			}
-			for _, line := range strings.Split(string(out), "\n") {
-				f := strings.Fields(line)
-				if len(f) < 2 || !strings.Contains(f[0], "airflow") {
-					continue
-				}
-				mib := parseMiB(f[1])
-				mu.Lock()
-				name := strings.TrimSuffix(strings.TrimPrefix(f[0], project+"-"), "-1")
-				if mib > peaks[name] {
-					peaks[name] = mib
-				}
-				mu.Unlock()
+			mu.Lock()
+			for _, u := range sample {
+				peaks[u.Service] = max(peaks[u.Service], u.MemBytes/(1<<20))
+				oom[u.Service] = oom[u.Service] || u.OOMKilled
 			}
+			mu.Unlock()
 		}
 	}()
-	return func() map[string]float64 {
+	return func() (map[string]float64, map[string]bool) {
 		close(done)
 		<-finished
 		mu.Lock()
 		defer mu.Unlock()
-		return peaks
+		return peaks, oom
 	}
-}
-
-func parseMiB(v string) float64 {
-	for _, u := range []struct {
-		suffix string
-		mul    float64
-	}{{"GiB", 1024}, {"MiB", 1}, {"KiB", 1.0 / 1024}, {"B", 1.0 / (1 << 20)}} {
-		if strings.HasSuffix(v, u.suffix) {
-			n, _ := strconv.ParseFloat(strings.TrimSuffix(v, u.suffix), 64)
-			return n * u.mul
-		}
-	}
-	return 0
 }
 
 // checkAirflow runs the node's pipelines end to end on two generated days
@@ -214,7 +200,7 @@ func (s *Stack) checkAirflow(t *testing.T) {
 	source := s.sourceCounts(t)
 
 	// --- export, and its memory
-	stop := s.watchMemory()
+	stop := s.watchAirflow()
 	rowsPerSec := regexp.MustCompile(`exported (\S+): (\d+) rows in ([0-9.]+) s \((\d+) rows/s\)`)
 	for _, logical := range []string{"2026-01-06", "2026-01-07"} {
 		log := s.dagsTest(t, "ops_export_daily", logical, "")
@@ -224,14 +210,14 @@ func (s *Stack) checkAirflow(t *testing.T) {
 			t.Errorf("the export's log has no line %q", rowsPerSec)
 		}
 	}
-	peaks := stop()
-	t.Logf("peak memory of the Airflow containers during the two exports (docker stats every 2 s): %v MiB", peaks)
-	cs := s.containers()
-	for svc, c := range cs {
-		if strings.HasPrefix(svc, "airflow") {
-			if out, _ := s.run("docker", "inspect", "-f", "{{.State.OOMKilled}}", c.ID); strings.TrimSpace(out) == "true" {
-				t.Errorf("%s was OOM-killed during the exports", svc)
-			}
+	peaks, oomKilled := stop()
+	if len(peaks) == 0 {
+		t.Error("no sample of the Airflow containers' memory was taken during the exports")
+	}
+	t.Logf("peak memory of the Airflow containers during the two exports (sampled every 2 s): %v MiB", peaks)
+	for svc, killed := range oomKilled {
+		if killed {
+			t.Errorf("%s was OOM-killed during the exports", svc)
 		}
 	}
 

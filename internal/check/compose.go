@@ -493,54 +493,70 @@ func isPackageArg(w string) bool {
 // compose file (Airflow's AIRFLOW_CONN_* connections) that is no longer
 // JSON once the variables of .env are filled in: a password holding a
 // double quote or a backslash, an empty or non-numeric port. Airflow would
-// only fail when a task first uses the connection.
+// only fail when a task first uses the connection. Every mapping of the
+// file is read, anchors (x-airflow) included, so a value is checked once
+// where it is written.
 func (r *Repo) checkJSONEnv(src composeSource) {
-	lines := strings.Split(string(src.data), "\n")
-	for i, line := range lines {
-		key, value, ok := strings.Cut(strings.TrimSpace(line), ":")
-		value = strings.TrimSpace(value)
-		if !ok || !strings.HasPrefix(value, "'{") || !strings.HasSuffix(value, "}'") || strings.ContainsAny(key, " #") {
-			continue
-		}
-		raw := strings.ReplaceAll(value[1:len(value)-1], "''", "'")
-		filled, err := template.Substitute(raw, func(name string) (string, bool) {
-			v, ok := r.Env[name]
-			return v, ok
-		})
-		if err != nil {
-			continue // a malformed reference is the variables check's finding
-		}
-		var obj map[string]any
-		if err := json.Unmarshal([]byte(filled), &obj); err != nil {
-			var names []string
-			for _, ref := range ScanVariables(raw) {
-				names = append(names, ref.Name)
+	var root yaml.Node
+	if yaml.Unmarshal(src.data, &root) != nil || len(root.Content) == 0 {
+		return
+	}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k, v := n.Content[i], n.Content[i+1]; v.Kind == yaml.ScalarNode && envKey.MatchString(k.Value) && strings.HasPrefix(strings.TrimSpace(v.Value), "{") {
+					r.checkJSONValue(src, k.Value, v)
+				}
 			}
-			r.f.Errorf("compose-json-env", src.rel, fmt.Sprint(i+1),
-				fmt.Sprintf("in %s, keep \" and \\ out of %s, and give numbers where the JSON wants one", r.EnvPath, strings.Join(names, ", ")),
-				"%s is not a JSON object once %s is filled in (%v): the program that reads it fails at its first use", key, r.EnvPath, err)
+		}
+		for _, c := range n.Content {
+			walk(c)
 		}
 	}
+	walk(root.Content[0])
+}
+
+var envKey = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+
+func (r *Repo) checkJSONValue(src composeSource, key string, v *yaml.Node) {
+	filled, err := template.Substitute(v.Value, func(name string) (string, bool) {
+		val, ok := r.Env[name]
+		return val, ok
+	})
+	if err != nil {
+		return // a malformed reference is the variables check's finding
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(filled), &obj); err != nil {
+		var names []string
+		for _, ref := range ScanVariables(v.Value) {
+			names = append(names, ref.Name)
+		}
+		r.f.Errorf("compose-json-env", src.rel, fmt.Sprint(v.Line),
+			fmt.Sprintf("in %s, keep \" and \\ out of %s, and give numbers where the JSON wants one", r.EnvPath, strings.Join(names, ", ")),
+			"%s is not a JSON object once %s is filled in (%v): the program that reads it fails at its first use", key, r.EnvPath, err)
+	}
+}
+
+// buckets are the names of S3_BUCKETS, the buckets s3-init creates.
+func (r *Repo) buckets() []string {
+	var out []string
+	for _, b := range strings.Split(r.Env["S3_BUCKETS"], ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // checkExportBucket: the bucket Airflow's export writes into must be one
 // s3-init creates, or the first export fails on a missing bucket.
 func (r *Repo) checkExportBucket() {
 	bucket := r.Env["AIRFLOW_EXPORT_BUCKET"]
-	if _, ok := r.service("airflow-scheduler"); !ok || bucket == "" || r.EnvFile == nil && r.Example == nil {
+	if _, ok := r.service("airflow-scheduler"); !ok || bucket == "" || r.EnvFile == nil || slices.Contains(r.buckets(), bucket) {
 		return
 	}
-	for _, b := range strings.Split(r.Env["S3_BUCKETS"], ",") {
-		if strings.TrimSpace(b) == bucket {
-			return
-		}
-	}
-	file, line := r.EnvPath, 0
-	if r.EnvFile != nil {
-		line = r.EnvFile.LineOf("AIRFLOW_EXPORT_BUCKET")
-	} else {
-		line = r.Example.LineOf("AIRFLOW_EXPORT_BUCKET")
-	}
-	r.f.Errorf("variables", file, fmt.Sprint(line), fmt.Sprintf("add %s to S3_BUCKETS (s3-init creates it at the next up), or name one of them", bucket),
+	r.f.Errorf("variables", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("AIRFLOW_EXPORT_BUCKET")), fmt.Sprintf("add %s to S3_BUCKETS (s3-init creates it at the next up), or name one of them", bucket),
 		"AIRFLOW_EXPORT_BUCKET=%s is not among S3_BUCKETS=%s: the daily export would find no bucket", bucket, r.Env["S3_BUCKETS"])
 }

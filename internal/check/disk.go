@@ -173,12 +173,7 @@ func (r *Repo) seaweedfsDisk() {
 				growth = n
 			}
 		}
-		buckets := 0
-		for _, b := range strings.Split(r.Env["S3_BUCKETS"], ",") {
-			if strings.TrimSpace(b) != "" {
-				buckets++
-			}
-		}
+		buckets := len(r.buckets())
 		if need := growth * max(buckets, 1); need > vmax {
 			r.f.Errorf("disk", src.rel, at, "set WEED_MASTER_VOLUME_GROWTH_COPY_1: \"1\" in its environment, or raise SEAWEEDFS_MAX_VOLUMES", "service %s: %d buckets growing by %d volumes at a time need %d volumes, and -volume.max is %d: a bucket that gets none stores nothing", name, max(buckets, 1), growth, need, vmax)
 		}

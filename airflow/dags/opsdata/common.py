@@ -92,12 +92,6 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
-def interval_day(data_interval_start) -> dt.date:
-    """The UTC day a run covers: its data interval's start (a daily run at
-    00:00 covers the day before)."""
-    return data_interval_start.astimezone(UTC).date()
-
-
 def partition_dir(table: str, day: dt.date) -> str:
     return f"{EXPORT_BUCKET}/{EXPORT_PREFIX}/{table}/date={day.isoformat()}"
 
@@ -106,8 +100,32 @@ def partition_path(table: str, day: dt.date, inst_id: str) -> str:
     return f"{partition_dir(table, day)}/inst_id={inst_id}/part-0.parquet"
 
 
+MANIFESTS = f"{EXPORT_BUCKET}/{EXPORT_PREFIX}/_manifests"
+
+
 def manifest_path(day: dt.date) -> str:
-    return f"{EXPORT_BUCKET}/{EXPORT_PREFIX}/_manifests/date={day.isoformat()}.json"
+    return f"{MANIFESTS}/date={day.isoformat()}.json"
+
+
+def manifest_days(filesystem) -> list[str]:
+    """The days (as written, YYYY-MM-DD) that have a manifest: a finished
+    export."""
+    from pyarrow import fs
+
+    days = []
+    for f in filesystem.get_file_info(fs.FileSelector(MANIFESTS, allow_not_found=True)):
+        name = f.base_name
+        if name.startswith("date=") and name.endswith(".json"):
+            days.append(name[len("date="):-len(".json")])
+    return days
+
+
+def day_counts(cur, table: Table, day: dt.date) -> dict:
+    """{inst_id: rows} of table in the UTC day, from the trading database."""
+    start, end = day_bounds(day)
+    tc = table.time_column
+    cur.execute(f"SELECT inst_id, count(*) FROM {table.qualified} WHERE {tc} >= %s AND {tc} < %s GROUP BY inst_id ORDER BY inst_id", (start, end))
+    return {inst: int(n) for inst, n in cur.fetchall()}
 
 
 def s3_filesystem():

@@ -39,12 +39,7 @@ def export_table(conn, filesystem, table: common.Table, day: dt.date) -> dict:
     """Writes one table's day; returns {"source_rows", "instruments": {inst: {...}}}."""
     start, end = common.day_bounds(day)
     tc = table.time_column
-    cur = conn.cursor()
-    cur.execute(
-        f"SELECT inst_id, count(*) FROM {table.qualified} WHERE {tc} >= %s AND {tc} < %s GROUP BY inst_id ORDER BY inst_id",
-        (start, end),
-    )
-    source = {inst: int(n) for inst, n in cur.fetchall()}
+    source = common.day_counts(conn.cursor(), table, day)
     cols = ", ".join(n for n, _ in table.columns if n != "inst_id")
     order = ", ".join([tc] + [k for k in table.key if k != "inst_id"])
     written = {}

@@ -42,11 +42,7 @@ def delete_exports_before(filesystem, cutoff: dt.date) -> dict:
     from opsdata import common
 
     root = f"{common.EXPORT_BUCKET}/{common.EXPORT_PREFIX}"
-    days = set()
-    for info in filesystem.get_file_info(fs.FileSelector(f"{root}/_manifests", allow_not_found=True)):
-        name = info.base_name
-        if name.startswith("date=") and name.endswith(".json"):
-            days.add(name[len("date="):-len(".json")])
+    days = set(common.manifest_days(filesystem))
     for t in common.EXPORT_TABLES:
         for info in filesystem.get_file_info(fs.FileSelector(f"{root}/{t.name}", allow_not_found=True)):
             if info.type == fs.FileType.Directory and info.base_name.startswith("date="):

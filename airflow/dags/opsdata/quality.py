@@ -27,7 +27,6 @@ import os
 
 from opsdata import common
 
-CHECKS = ("gap", "sequence_break", "duplicate_key", "late_rows", "missing_rows")
 MARKET_DATA = ("trades", "book_top")
 
 
@@ -86,13 +85,6 @@ def duplicate_keys(cur, table: common.Table, day: dt.date) -> dict:
     return {i: int(n) for i, n in cur.fetchall()}
 
 
-def source_counts(cur, table: common.Table, day: dt.date) -> dict:
-    start, end = common.day_bounds(day)
-    tc = table.time_column
-    cur.execute(f"SELECT inst_id, count(*) FROM {table.qualified} WHERE {tc} >= %s AND {tc} < %s GROUP BY inst_id", (start, end))
-    return {i: int(n) for i, n in cur.fetchall()}
-
-
 def check_day(day: dt.date, threshold_s: float, now: dt.datetime | None = None) -> list[dict]:
     """Runs every check on day; returns one row per check, table and
     instrument: {"check", "table", "inst_id", "value"} (and "max_gap_seconds"
@@ -110,7 +102,7 @@ def check_day(day: dt.date, threshold_s: float, now: dt.datetime | None = None) 
             results.append({"check": "sequence_break", "table": "book_top", "inst_id": inst, "value": n})
         counts = {}
         for t in common.EXPORT_TABLES:
-            counts[t.name] = source_counts(cur, t, day)
+            counts[t.name] = common.day_counts(cur, t, day)
             dups = duplicate_keys(cur, t, day)
             for inst in sorted(set(counts[t.name]) | set(dups)):
                 results.append({"check": "duplicate_key", "table": t.name, "inst_id": inst, "value": dups.get(inst, 0)})

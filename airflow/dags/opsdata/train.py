@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+from pyarrow import fs
 
 from opsdata import common
 
@@ -31,15 +32,7 @@ FEATURES = ["book_imbalance", "depth_imbalance", "spread_bps", "mid_return_bps"]
 
 def exported_days(filesystem) -> list[dt.date]:
     """Days with a finished export (a manifest), oldest first."""
-    from pyarrow import fs
-
-    sel = fs.FileSelector(f"{common.EXPORT_BUCKET}/{common.EXPORT_PREFIX}/_manifests", allow_not_found=True)
-    days = []
-    for f in filesystem.get_file_info(sel):
-        name = f.base_name
-        if name.startswith("date=") and name.endswith(".json"):
-            days.append(dt.date.fromisoformat(name[len("date="):-len(".json")]))
-    return sorted(days)
+    return sorted(dt.date.fromisoformat(d) for d in common.manifest_days(filesystem))
 
 
 BOOK_COLUMNS = ["ts", "bid_px", "bid_sz", "ask_px", "ask_sz", "bid_depth_sz", "ask_depth_sz"]
@@ -73,7 +66,7 @@ def load_intervals(filesystem, days: list[dt.date], interval_s: int) -> dict:
     per_inst: dict[str, list[dict]] = {}
     for day in days:
         part = common.partition_dir("book_top", day)
-        if filesystem.get_file_info(part).type.name == "NotFound":
+        if filesystem.get_file_info(part).type == fs.FileType.NotFound:
             continue
         dataset = ds.dataset(part, filesystem=filesystem, format="parquet", partitioning="hive")
         for frag in dataset.get_fragments():

@@ -105,6 +105,7 @@ func RunReport(ctx context.Context, dir string, opts Options) Report {
 	r.checkSupersetAssets()
 	r.checkLoki()
 	r.checkAlloy()
+	r.checkTerraform()
 	r.checkImagesBuilt()
 	disk := r.checkDisk()
 	runs := r.runValidators(ctx, opts.Tools)

@@ -22,7 +22,7 @@ import (
 // repoFiles are the parts of the repository opsctl check reads.
 var repoFiles = []string{
 	"compose.yaml", ".env.example", "Dockerfile", "go.mod", "hftsim",
-	"mlflow", "superset", "airflow", "runbooks", "prometheus", "alertmanager", "loki", "alloy", "grafana", "nginx",
+	"mlflow", "superset", "airflow", "runbooks", "prometheus", "alertmanager", "loki", "alloy", "grafana", "nginx", "terraform",
 	"README.md", "README.ru.md",
 }
 

@@ -28,9 +28,13 @@ type DrillResult struct {
 // beside them. The scratch directory is removed afterwards. The retention
 // policy's prune runs here, once per drill, after the proof.
 func (e *Engine) Drill(ctx context.Context) (DrillResult, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	res := DrillResult{Started: time.Now(), Restored: map[string]map[string]int64{}, Live: map[string]map[string]int64{}}
+	unlock, err := e.lock(ctx, "drill")
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
+	res.Started = time.Now()
 	r := &e.Cfg.Restic
 	if !e.Cfg.Configured() {
 		return res, fmt.Errorf("no backup target: set BACKUP_REPOSITORY in .env")

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gofrs/flock"
 )
 
 // Engine runs backups, restores and drills, one at a time.
@@ -18,6 +20,37 @@ type Engine struct {
 	Cfg *Config
 	Log func(format string, args ...any)
 	mu  sync.Mutex
+}
+
+// lock makes backups and drills one at a time across processes: the
+// agent's schedule and an `opsctl backup` (a second backup-agent process
+// in the same container) share the work directory, and restic's own locks
+// do not serialise them: a backup started while the other's forget holds
+// the exclusive lock fails at once. The second waits for the first, up to
+// ctx's end.
+func (e *Engine) lock(ctx context.Context, what string) (func(), error) {
+	e.mu.Lock()
+	if err := os.MkdirAll(e.Cfg.Work, 0o700); err != nil {
+		e.mu.Unlock()
+		return nil, err
+	}
+	fl := flock.New(filepath.Join(e.Cfg.Work, "engine.lock"))
+	ok, err := fl.TryLock()
+	if err == nil && !ok {
+		e.logf("%s: waiting for the backup or drill that is running to end", what)
+		ok, err = fl.TryLockContext(ctx, 500*time.Millisecond)
+	}
+	if err != nil || !ok {
+		e.mu.Unlock()
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("%s: another backup or drill holds %s: %w", what, fl.Path(), err)
+	}
+	return func() {
+		_ = fl.Unlock()
+		e.mu.Unlock()
+	}, nil
 }
 
 // Result is what one backup did.
@@ -50,9 +83,13 @@ func (e *Engine) prepareDirs(dirs ...string) error {
 // Backup takes one snapshot of every configured component, then applies
 // the retention policy (forget; the prune runs with the drill).
 func (e *Engine) Backup(ctx context.Context) (Result, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	res := Result{Started: time.Now(), Counts: map[string]map[string]int64{}}
+	unlock, err := e.lock(ctx, "backup")
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
+	res.Started = time.Now()
 	cfg := e.Cfg
 	if !cfg.Configured() {
 		return res, errors.New("no backup target: set BACKUP_REPOSITORY (and BACKUP_S3_ACCESS_KEY, BACKUP_S3_SECRET_KEY) in .env, then `opsctl up`")

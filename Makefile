@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/opsctl
 
-.PHONY: up down doctor check tools airflow-venv test test-unit test-stack fuzz dashboards opsctl
+.PHONY: up down doctor check tools airflow-venv ansible-venv test test-unit test-stack fuzz dashboards opsctl
 
 opsctl: $(BIN)
 $(BIN): $(shell find cmd internal -name '*.go' -not -name '*_test.go') go.mod go.sum
@@ -43,6 +43,16 @@ $(AIRFLOW_VENV)/.complete:
 	  apache-airflow==3.3.2 -r airflow/requirements.txt pytest
 	touch $@
 
+## ansible-venv: ansible-core and ansible-lint from PyPI, pinned by ansible/constraints.txt, for the lint and the converge test (cached per lock)
+# ansible-core 2.19 is the newest that runs on Python 3.11 (2.20+ needs 3.12).
+ANSIBLE_LOCK := $(shell cat ansible/constraints.txt ansible/requirements.txt | sha256sum | cut -c1-12)
+ANSIBLE_VENV := $(CACHE)/venv/ansible-2.19.14-$(ANSIBLE_LOCK)
+ansible-venv: $(ANSIBLE_VENV)/.complete
+$(ANSIBLE_VENV)/.complete:
+	rm -rf $(ANSIBLE_VENV) && python3 -m venv $(ANSIBLE_VENV)
+	$(ANSIBLE_VENV)/bin/pip install --quiet --disable-pip-version-check -c ansible/constraints.txt -r ansible/requirements.txt
+	touch $@
+
 ## dashboards: regenerate grafana/dashboards from Go
 dashboards:
 	$(GO) run ./cmd/dashgen
@@ -52,7 +62,7 @@ test: test-unit test-stack
 
 # The tests find promtool and restic built by `make tools`; none builds them
 # inside its own timeout. Timeouts are explicit: a hung test fails instead of waiting.
-test-unit: $(BIN) tools airflow-venv
+test-unit: $(BIN) tools airflow-venv ansible-venv
 	@unformatted=$$(gofmt -l cmd internal test pkg); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run ./cmd/dashgen -check
@@ -61,15 +71,18 @@ test-unit: $(BIN) tools airflow-venv
 	cd pkg/hftmetrics && $(GO) vet ./... && $(GO) test -count=1 -timeout 5m ./...
 	cd pkg/hftdata && $(GO) vet ./... && $(GO) test -count=1 -timeout 5m ./...
 	h=$$(mktemp -d) && AIRFLOW_HOME=$$h $(AIRFLOW_VENV)/bin/python -m pytest -q -p no:cacheprovider airflow/tests; rc=$$?; rm -rf $$h; exit $$rc
+	cd ansible && PATH=$(ANSIBLE_VENV)/bin:$$PATH ansible-lint --offline --strict
+	cd ansible && PATH=$(ANSIBLE_VENV)/bin:$$PATH ansible-playbook -i inventory/example.yml site.yml --syntax-check
 
 ## test-stack: build the local images (cached) and run the real stack under Docker
-test-stack: $(BIN)
+test-stack: $(BIN) ansible-venv
 	@if ! docker info >/dev/null 2>&1; then \
 	  if [ -n "$$CI" ]; then echo "test-stack: no Docker engine answers (CI must start one)"; exit 1; fi; \
 	  echo "test-stack: SKIPPED: no Docker engine answers; start Docker to run the stack test (README: What is verified how)"; exit 0; \
 	fi
 	bash test/stack/build-images.sh
 	OPS_STACK_TEST=1 $(GO) test -count=1 -v -timeout 75m ./test/stack/e2e/
+	OPS_STACK_TEST=1 OPS_ANSIBLE_VENV=$(ANSIBLE_VENV) $(GO) test -count=1 -v -timeout 20m ./test/converge/
 
 ## fuzz: run every fuzz target for FUZZTIME each
 FUZZTIME ?= 60s

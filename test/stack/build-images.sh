@@ -70,6 +70,7 @@ hftsim|okx-hft-ops/hftsim:0.1.0|-|this repository's cmd/hftsim, static
 mlflow|okx-hft-ops/mlflow:3.17.0|python-base|this repository's mlflow/Dockerfile (MLflow 3.17.0 from PyPI)
 superset|okx-hft-ops/superset:6.1.0|superset-base|this repository's superset/Dockerfile (Superset 6.1.0 from PyPI)
 airflow|okx-hft-ops/airflow:3.3.2|airflow-base|this repository's airflow/Dockerfile (Airflow 3.3.2 from PyPI, airflow/constraints.txt)
+ansible-target|okx-local/ansible-target:bookworm|debian|Debian 12 with systemd and sshd: the converge target of ansible/ (test/converge)
 "
 
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -382,6 +383,7 @@ build_debian() {
 build_busybox() { docker_build_dir busybox; }
 build_nginx() { docker_build_dir nginx; }
 build_postgres() { docker_build_dir postgres; }
+build_ansible_target() { docker_build_dir ansible-target; }
 
 python_base_context() { # CTX: the host's extra CA certificates and pip configuration
   local f conf=""

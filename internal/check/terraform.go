@@ -2,11 +2,11 @@ package check
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -157,21 +157,9 @@ func (r *Repo) tfReferences(m *tfmodule.Module) {
 		}
 	}
 	for _, f := range m.Files {
-		for _, b := range f.Body.Blocks {
-			if b.Type == "dynamic" && len(b.Labels) == 1 {
-				dynamic[b.Labels[0]] = true
-			}
-		}
-	}
-	for _, f := range m.Files {
 		visit(f.Name, f.Body, false)
 	}
-	names := make([]string, 0, len(m.Variables))
-	for n := range m.Variables {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(m.Variables)) {
 		if !used[n] {
 			v := m.Variables[n]
 			r.f.Warnf("terraform", v.Block.DefRange().Filename, tfPos(v.Block.DefRange()), "use it or remove it", "variable %s is declared but nothing uses it", n)
@@ -291,12 +279,7 @@ func (r *Repo) tfInputs(m *tfmodule.Module) (map[string]cty.Value, bool) {
 	}
 	vars := map[string]cty.Value{}
 	ok := true
-	names := make([]string, 0, len(m.Variables))
-	for n := range m.Variables {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(m.Variables)) {
 		v := m.Variables[n]
 		file, pos := v.Block.DefRange().Filename, tfPos(v.Block.DefRange())
 		if v.Default != cty.NilVal {

@@ -242,10 +242,7 @@ func (m *Module) ValidateVariable(name string, value cty.Value) ([]string, error
 	if err != nil {
 		return nil, fmt.Errorf("variable %s: %v", name, err)
 	}
-	ctx := &hcl.EvalContext{
-		Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{name: cv})},
-		Functions: Functions(m.Dir),
-	}
+	ctx := m.EvalContext(map[string]cty.Value{name: cv})
 	var failed []string
 	for _, val := range v.Validations {
 		res, d := val.Condition.Value(ctx)

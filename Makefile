@@ -53,6 +53,13 @@ $(ANSIBLE_VENV)/.complete:
 	$(ANSIBLE_VENV)/bin/pip install --quiet --disable-pip-version-check -c ansible/constraints.txt -r ansible/requirements.txt
 	touch $@
 
+## gotestsum: the stack and converge tests' runner, pinned, built once (cached): it streams
+# go test -v and ends with every failed test's output, where a log's tail shows it
+GOTESTSUM_VERSION := v1.13.0
+GOTESTSUM := $(CACHE)/bin/gotestsum-$(GOTESTSUM_VERSION)/gotestsum
+$(GOTESTSUM):
+	GOBIN=$(dir $(GOTESTSUM)) $(GO) install gotest.tools/gotestsum@$(GOTESTSUM_VERSION)
+
 ## dashboards: regenerate grafana/dashboards from Go
 dashboards:
 	$(GO) run ./cmd/dashgen
@@ -75,14 +82,14 @@ test-unit: $(BIN) tools airflow-venv ansible-venv
 	cd ansible && PATH=$(ANSIBLE_VENV)/bin:$$PATH ansible-playbook -i inventory/example.yml site.yml --syntax-check
 
 ## test-stack: build the local images (cached) and run the real stack under Docker
-test-stack: $(BIN) ansible-venv
+test-stack: $(BIN) ansible-venv $(GOTESTSUM)
 	@if ! docker info >/dev/null 2>&1; then \
 	  if [ -n "$$CI" ]; then echo "test-stack: no Docker engine answers (CI must start one)"; exit 1; fi; \
 	  echo "test-stack: SKIPPED: no Docker engine answers; start Docker to run the stack test (README: What is verified how)"; exit 0; \
 	fi
 	bash test/stack/build-images.sh
-	OPS_STACK_TEST=1 $(GO) test -count=1 -v -timeout 75m ./test/stack/e2e/
-	OPS_STACK_TEST=1 OPS_ANSIBLE_VENV=$(ANSIBLE_VENV) $(GO) test -count=1 -v -timeout 20m ./test/converge/
+	OPS_STACK_TEST=1 $(GOTESTSUM) --format standard-verbose -- -count=1 -timeout 75m ./test/stack/e2e/
+	OPS_STACK_TEST=1 OPS_ANSIBLE_VENV=$(ANSIBLE_VENV) $(GOTESTSUM) --format standard-verbose -- -count=1 -timeout 20m ./test/converge/
 
 ## fuzz: run every fuzz target for FUZZTIME each
 FUZZTIME ?= 60s

@@ -85,12 +85,14 @@ func TestStack(t *testing.T) {
 	}
 
 	argv := s.watchArgv() // from the first start on: init jobs run only then
+	// Up's output only when it fails: the summary of failures at the end of
+	// the run shows the parent's output last, after the failed subtests'.
 	start := time.Now()
 	out, err := s.run(s.Opsctl, "up", "--build=false", "--timeout", "15m")
-	t.Logf("opsctl up took %s:\n%s", time.Since(start).Round(time.Second), out)
 	if err != nil {
-		t.Fatalf("opsctl up failed: %v", err)
+		t.Fatalf("opsctl up failed after %s: %v\n%s", time.Since(start).Round(time.Second), err, out)
 	}
+	t.Logf("opsctl up took %s; its last lines:\n%s", time.Since(start).Round(time.Second), tail(out, 8))
 	s.joinStub()
 
 	// Each subtest gets the stack bound to its own t, so that a helper that

@@ -70,48 +70,6 @@ func (s *Stack) dagsTest(t *testing.T, dag, logicalDate string, conf string) str
 	return log
 }
 
-// The node's DAGs (airflow/dags).
-var airflowDAGs = []string{"ops_export_daily", "ops_train_register", "ops_data_quality", "ops_airflow_maintenance"}
-
-// pauseDAGs pauses (or unpauses) DAGs through the scheduler's CLI and
-// checks that each is so.
-func (s *Stack) pauseDAGs(t *testing.T, dags []string, pause bool) {
-	t.Helper()
-	verb := map[bool]string{true: "pause", false: "unpause"}[pause]
-	for _, dag := range dags {
-		if out, err := s.run("docker", "compose", "exec", "-T", "airflow-scheduler", "airflow", "dags", verb, "-y", dag); err != nil {
-			t.Fatalf("airflow dags %s %s: %v\n%s", verb, dag, err, tail(out, 20))
-		}
-	}
-	out, err := s.run("docker", "compose", "exec", "-T", "airflow-scheduler", "airflow", "dags", "list", "-o", "json")
-	if err != nil {
-		t.Fatalf("airflow dags list: %v\n%s", err, tail(out, 20))
-	}
-	var list []struct {
-		DagID    string `json:"dag_id"`
-		IsPaused any    `json:"is_paused"`
-	}
-	// The JSON is one line among Airflow's warnings (the same stream).
-	parsed := false
-	for _, line := range strings.Split(out, "\n") {
-		if line = strings.TrimSpace(line); strings.HasPrefix(line, "[{") && json.Unmarshal([]byte(line), &list) == nil {
-			parsed = true
-		}
-	}
-	if !parsed {
-		t.Fatalf("airflow dags list -o json printed no list of DAGs:\n%s", tail(out, 20))
-	}
-	paused := map[string]string{}
-	for _, d := range list {
-		paused[d.DagID] = strings.ToLower(fmt.Sprint(d.IsPaused))
-	}
-	for _, dag := range dags {
-		if paused[dag] != fmt.Sprint(pause) {
-			t.Fatalf("after airflow dags %s, %s has is_paused %q", verb, dag, paused[dag])
-		}
-	}
-}
-
 func tail(s string, lines int) string {
 	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(l) > lines {
@@ -236,12 +194,6 @@ func (s *Stack) watchAirflow() (stop func() (peaks map[string]float64, oomKilled
 // training registered in MLflow (a second run that does not beat the first
 // leaves the alias), and data quality on a planted gap, up to the alert.
 func (s *Stack) checkAirflow(t *testing.T) {
-	// The scheduler keeps running beside `airflow dags test`: a run it
-	// starts on the clock (the export at 00:00, data quality at 01:00 UTC)
-	// would send the same gauges for another day, add exports and model
-	// versions. Paused, it starts none until the end of this test.
-	s.pauseDAGs(t, airflowDAGs, true)
-	t.Cleanup(func() { s.pauseDAGs(t, airflowDAGs, false) })
 	for _, d := range airflowDays {
 		s.backfillDay(t, d.end, d.seed)
 	}

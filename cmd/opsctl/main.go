@@ -38,6 +38,7 @@ Usage:
 Inside the stack's containers (used by compose.yaml):
   opsctl container-init ...               install the health probe, render the Alertmanager config
   opsctl s3 ensure-buckets ...            create the stack's buckets
+  opsctl acme serve                       the acme service (profile tls): the proxy's certificate
   opsctl probe URL                        health check: exit 0 on a 2xx answer
   opsctl backup-agent serve|now|drill|snapshots|restore
                                           the backup service: schedule, metrics, restore steps
@@ -78,6 +79,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRestore(args[1:], stdout, stderr)
 	case "backup-agent":
 		return cmdBackupAgent(args[1:], stdout, stderr)
+	case "acme":
+		return cmdACME(args[1:], stdout, stderr)
 	case "probe":
 		return cmdProbe(args[1:], stdout, stderr)
 	case "version", "--version":

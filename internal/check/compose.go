@@ -28,6 +28,9 @@ const (
 	sharedNet    = "hft_network"
 	internalNet  = "internal"
 	entryService = "reverse-proxy"
+	// tlsEntryService is the HTTPS entry point (profile tls), published on
+	// ${OPS_TLS_BIND_ADDRESS}.
+	tlsEntryService = "tls-proxy"
 )
 
 func (r *Repo) loadEnv(explicit string) {
@@ -265,7 +268,7 @@ func (r *Repo) checkComposePolicy() {
 				continue
 			}
 			ip := net.ParseIP(p.HostIP)
-			if name == entryService {
+			if name == entryService || name == tlsEntryService {
 				continue
 			}
 			if ip == nil || !ip.IsLoopback() {

@@ -416,10 +416,14 @@ func (r *Repo) validateAmtool(ctx context.Context, opts *ToolOptions, v *validat
 // for the image's default, /etc/nginx/nginx.conf).
 var nginxConfigs = []struct{ service, file, target string }{
 	{"reverse-proxy", nginxFile, ""},
+	{"tls-proxy", tlsProxyFile, ""},
 	{"docker-socket-proxy", socketProxyFile, "/etc/nginx/docker-socket-proxy.conf"},
 }
 
-const socketProxyFile = "alloy/docker-socket-proxy.conf"
+const (
+	socketProxyFile = "alloy/docker-socket-proxy.conf"
+	tlsProxyFile    = "nginx/tls-proxy.conf"
+)
 
 func (r *Repo) validateNginx(ctx context.Context, opts *ToolOptions, v *validation) {
 	tool, why := r.serviceTool(ctx, opts, "nginx", "reverse-proxy", "nginx")

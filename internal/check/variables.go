@@ -3,11 +3,13 @@ package check
 import (
 	"fmt"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/okx-hft/okx-hft-ops/internal/acme"
 	"net"
 	"net/url"
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/okx-hft/okx-hft-ops/internal/secrets"
@@ -104,6 +106,7 @@ func (r *Repo) checkVariables() {
 		r.f.Errorf("public-url", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("MLFLOW_SERVER_ALLOWED_HOSTS")), "add "+entryService+":* to MLFLOW_SERVER_ALLOWED_HOSTS", "MLflow would refuse (403) the trading stacks, which reach it through the proxy at http://%s:8080/mlflow", entryService)
 	}
 	r.checkBindAddress()
+	r.checkTLS()
 	if u, err := url.Parse(r.Env["MLFLOW_S3_ENDPOINT_URL"]); err == nil && u.Host != "" {
 		r.checkEndpoint("mlflow", r.EnvPath, fmt.Sprint(r.EnvFile.LineOf("MLFLOW_S3_ENDPOINT_URL")), "MLFLOW_S3_ENDPOINT_URL", u.Hostname(), u.Port(), true)
 	} else {
@@ -269,11 +272,52 @@ func (r *Repo) checkSecrets() {
 }
 
 // demoEnabled reports whether COMPOSE_PROFILES enables the demo profile.
-func demoEnabled(profiles string) bool {
+func demoEnabled(profiles string) bool { return profileEnabled(profiles, "demo") }
+
+// profileEnabled reports whether COMPOSE_PROFILES enables the profile.
+func profileEnabled(profiles, profile string) bool {
 	for _, p := range strings.Split(profiles, ",") {
-		if p = strings.TrimSpace(p); p == "demo" || p == "*" {
+		if p = strings.TrimSpace(p); p == profile || p == "*" {
 			return true
 		}
 	}
 	return false
+}
+
+// checkTLS: with the tls profile enabled, the settings acme and tls-proxy
+// take (acme.FromEnv's own errors), and the public host and URL the UIs
+// build links from naming the certificate's domain over https.
+func (r *Repo) checkTLS() {
+	if r.EnvFile == nil || !(profileEnabled(r.Env["COMPOSE_PROFILES"], "tls") || profileEnabled(os.Getenv("COMPOSE_PROFILES"), "tls")) {
+		return
+	}
+	line := func(k string) string { return fmt.Sprint(r.EnvFile.LineOf(k)) }
+	cfg, err := acme.FromEnv(func(k string) string { return r.Env[k] })
+	if err != nil {
+		for _, e := range strings.Split(err.Error(), "\n") {
+			key, _, _ := strings.Cut(e, " ")
+			key = strings.TrimSuffix(key, ":")
+			r.f.Errorf("tls", r.EnvPath, line(key), "fix "+key+" in .env (README: TLS)", "the tls profile is enabled: %s", e)
+		}
+		return
+	}
+	domain := cfg.Domains[0]
+	if h := r.Env["OPS_PUBLIC_HOST"]; h != domain {
+		r.f.Errorf("tls", r.EnvPath, line("OPS_PUBLIC_HOST"), "set OPS_PUBLIC_HOST="+domain, "OPS_PUBLIC_HOST=%s, but the certificate is for %s: MLflow refuses the Host header browsers send", h, domain)
+	}
+	want := "https://" + domain
+	if port := r.Env["OPS_TLS_HTTPS_PORT"]; port != "" && port != "443" {
+		want += ":" + port
+	}
+	if u := r.Env["OPS_PUBLIC_URL"]; u != want {
+		r.f.Errorf("tls", r.EnvPath, line("OPS_PUBLIC_URL"), "set OPS_PUBLIC_URL="+want, "OPS_PUBLIC_URL=%s: with the tls profile the UIs are reached at %s, and build their links and redirects from this", u, want)
+	}
+	for _, k := range []string{"OPS_TLS_HTTP_PORT", "OPS_TLS_HTTPS_PORT"} {
+		if p, err := strconv.Atoi(r.Env[k]); err != nil || p < 1 || p > 65535 {
+			r.f.Errorf("tls", r.EnvPath, line(k), "set "+k+" to a port number (80 and 443 for Let's Encrypt)", "%s=%q is not a port", k, r.Env[k])
+		}
+	}
+	if ip := net.ParseIP(r.Env["OPS_TLS_BIND_ADDRESS"]); ip == nil {
+		r.f.Errorf("tls", r.EnvPath, line("OPS_TLS_BIND_ADDRESS"), "set OPS_TLS_BIND_ADDRESS=0.0.0.0 (every interface) or one address of this host", "OPS_TLS_BIND_ADDRESS=%q is not an IP address", r.Env["OPS_TLS_BIND_ADDRESS"])
+	}
 }

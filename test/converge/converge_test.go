@@ -280,6 +280,11 @@ func checkTarget(t *testing.T, head string) {
 	expect("the checkout is the commit asked for", "git -C /opt/okx-hft-ops rev-parse HEAD", head)
 	expect("opsctl is installed and runs", "/usr/local/bin/opsctl help 2>&1 || /usr/local/bin/opsctl --help 2>&1", "opsctl")
 	expect(".env is private", "stat -c %a /opt/okx-hft-ops/.env", "600")
+	// ops_domain is set: the tls profile, HTTPS under the name, the plain
+	// proxy on loopback.
+	expect("a domain turns the tls profile on", "grep -x COMPOSE_PROFILES=tls /opt/okx-hft-ops/.env", "COMPOSE_PROFILES=tls")
+	expect("the public URL is HTTPS under the domain", "grep -x 'OPS_PUBLIC_URL=.*' /opt/okx-hft-ops/.env", "OPS_PUBLIC_URL=https://ops.example.com")
+	expect("the plain proxy stays on loopback", "grep -x 'OPS_BIND_ADDRESS=.*' /opt/okx-hft-ops/.env", "OPS_BIND_ADDRESS=127.0.0.1")
 	expect("the debug ports stay on loopback", "grep -x OPS_DEBUG_BIND=127.0.0.1 /opt/okx-hft-ops/.env", "OPS_DEBUG_BIND=127.0.0.1")
 	expect("opsctl init generated the secrets", "grep -c '^PROXY_BASIC_AUTH_PASSWORD=.\\+' /opt/okx-hft-ops/.env", "1")
 	expect("the admin user may use Docker", "id -nG "+adminUser, "docker")

@@ -48,6 +48,7 @@ ALERTMANAGER_VERSION=v0.34.1
 NODE_EXPORTER_VERSION=v1.12.1
 SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6    # the only one served; reports 4.53
 STATSD_EXPORTER_VERSION=v0.31.0
+PEBBLE_VERSION=v2.10.3                                   # = go.mod's (the acme package's test)
 RESTIC_VERSION=v0.18.1                                   # = the Dockerfile's, tools.ResticVersion (a Go test compares them)
 
 # name | tag | image it is built on ("-": none) | what it runs
@@ -70,6 +71,7 @@ hftsim|okx-hft-ops/hftsim:0.1.0|-|this repository's cmd/hftsim, static
 mlflow|okx-hft-ops/mlflow:3.17.0|python-base|this repository's mlflow/Dockerfile (MLflow 3.17.0 from PyPI)
 superset|okx-hft-ops/superset:6.1.0|superset-base|this repository's superset/Dockerfile (Superset 6.1.0 from PyPI)
 airflow|okx-hft-ops/airflow:3.3.2|airflow-base|this repository's airflow/Dockerfile (Airflow 3.3.2 from PyPI, airflow/constraints.txt)
+pebble|okx-local/pebble:v2.10.3|busybox|github.com/letsencrypt/pebble/v2@$PEBBLE_VERSION: the ACME CA of the TLS subtest
 ansible-target|okx-local/ansible-target:bookworm|debian|Debian 12 with systemd and sshd: the converge target of ansible/ (test/converge)
 "
 
@@ -278,6 +280,16 @@ bin_statsd_exporter() { # SRC OUT
   cp "$1/LICENSE" "$1/NOTICE" "$2/files/"
 }
 
+bin_pebble() { # SRC OUT
+  local m="github.com/letsencrypt/pebble/v2@$PEBBLE_VERSION"
+  module_copy "$m" "$1"
+  (cd "$1" && timed pebble "go build pebble" "$LOGS/pebble.log" \
+    "${GO_ENV[@]}" go build -trimpath -ldflags "-s -w" -o "$2/bin/pebble" ./cmd/pebble)
+  mkdir -p "$2/files/localhost"
+  cp "$1/test/certs/localhost/cert.pem" "$1/test/certs/localhost/key.pem" "$2/files/localhost/"
+  cp "$1/test/certs/pebble.minica.pem" "$1/LICENSE" "$2/files/"
+}
+
 bin_seaweedfs() { # SRC OUT
   local m="github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION"
   module_copy "$m" "$1"
@@ -423,6 +435,12 @@ build_statsd_exporter() {
   local art
   art="$(artifact statsd-exporter "$STATSD_EXPORTER_VERSION" bin_statsd_exporter)"
   docker_build_dir statsd-exporter "$art"
+}
+
+build_pebble() {
+  local art
+  art="$(artifact pebble "$PEBBLE_VERSION" bin_pebble)"
+  docker_build_dir pebble "$art"
 }
 
 build_superset_base() { docker_build_dir superset-base; }

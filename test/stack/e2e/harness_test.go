@@ -8,6 +8,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -43,6 +44,9 @@ type Stack struct {
 	Root   string
 	Opsctl string
 	Env    map[string]string
+	// Profiles is COMPOSE_PROFILES of the stack's commands: "demo" when
+	// empty; the TLS subtest adds tls.
+	Profiles string
 }
 
 func repoRoot(t testing.TB) string {
@@ -125,7 +129,7 @@ func (s *Stack) environ() []string {
 		"COMPOSE_PROJECT_NAME="+project,
 		"COMPOSE_FILE=compose.yaml:test/stack/compose.test.yaml",
 		// The demo profile: hftsim as the collector and executor.
-		"COMPOSE_PROFILES=demo",
+		"COMPOSE_PROFILES="+cmp.Or(s.Profiles, "demo"),
 	)
 }
 
@@ -196,6 +200,9 @@ func (s *Stack) images(args ...string) []string {
 // it also runs where there is nothing to remove.
 func (s *Stack) down() {
 	s.leaveStub()
+	// With every profile a run enables: compose down leaves the
+	// containers of services whose profile is off.
+	s = &Stack{t: s.t, Dir: s.Dir, Root: s.Root, Opsctl: s.Opsctl, Env: s.Env, Profiles: "demo,tls"}
 	all := [][]string{
 		{"compose", "down", "--volumes", "--remove-orphans"},
 		append(s.sidecarsArgs(), "down", "--volumes", "--remove-orphans"),

@@ -181,6 +181,8 @@ func TestStack(t *testing.T) {
 	// this subtest's copy of the stack alone knows.
 	sub("superset's connection survives a password change", func(s *Stack, t *testing.T) { s.checkSupersetPasswordChange(t) })
 	sub("screenshots", func(s *Stack, t *testing.T) { s.screenshots(t) })
+	// Last: it switches the node to its public name over HTTPS.
+	sub("tls: issued by an ACME CA, every UI over HTTPS, HTTP redirected, renewed", func(s *Stack, t *testing.T) { s.checkTLS(t) })
 }
 
 // statefulServices are the services that declare state (x-ops.state) and

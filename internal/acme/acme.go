@@ -40,6 +40,8 @@ import (
 	"github.com/go-acme/lego/v5/challenge/http01"
 	"github.com/go-acme/lego/v5/lego"
 	"github.com/go-acme/lego/v5/registration"
+
+	"github.com/okx-hft/okx-hft-ops/internal/atomicfile"
 )
 
 // LetsEncrypt is the production directory, the default.
@@ -299,7 +301,7 @@ func (a *Agent) obtain(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("the CA's certificate does not load: %w", err)
 	}
-	if err := writeFile(a.CertFile(), pemData, 0o640, ProxyGID); err != nil {
+	if err := atomicfile.Write(a.CertFile(), pemData, 0o640, ProxyGID); err != nil {
 		return err
 	}
 	a.Log("certificate for %s, serial %s, valid %s to %s (renewal due %s)", strings.Join(pair.Leaf.DNSNames, ","), pair.Leaf.SerialNumber.Text(16),
@@ -403,35 +405,5 @@ func (a *Agent) saveAccount(u *user) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(a.accountFile(), data, 0o600, -1)
-}
-
-// writeFile replaces path by a rename, so a reader sees the old file or
-// the new one, never a part.
-func writeFile(path string, data []byte, mode os.FileMode, gid int) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if gid >= 0 && os.Geteuid() == 0 {
-		if err := os.Chown(tmp.Name(), 0, gid); err != nil {
-			return err
-		}
-	}
-	if err := os.Chmod(tmp.Name(), mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(a.accountFile(), data, 0o600, -1)
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/okx-hft/okx-hft-ops/internal/atomicfile"
 	"github.com/okx-hft/okx-hft-ops/internal/envfile"
 	"github.com/okx-hft/okx-hft-ops/internal/htpasswd"
 	"github.com/okx-hft/okx-hft-ops/internal/secrets"
@@ -97,7 +98,7 @@ func Init(dir string) (*Result, error) {
 	}
 
 	if out := env.Bytes(); !bytes.Equal(out, before) {
-		if err := writeAtomic(envPath, out, 0o600); err != nil {
+		if err := atomicfile.Write(envPath, out, 0o600, -1); err != nil {
 			return nil, err
 		}
 	} else if err := os.Chmod(envPath, 0o600); err != nil {
@@ -158,25 +159,5 @@ func ensureHtpasswd(path, user, password string) (bool, error) {
 	}
 	// nginx workers read the file as an unprivileged user: it holds salted
 	// hashes, not passwords.
-	return true, writeAtomic(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
-}
-
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return true, atomicfile.Write(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644, -1)
 }

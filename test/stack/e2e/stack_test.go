@@ -165,6 +165,11 @@ func TestStack(t *testing.T) {
 		stateful := s.statefulServices(t)
 		cs := s.containers()
 		for _, svc := range stateful {
+			if cs[svc].ID == "" {
+				t.Fatalf("stateful service %s has no container to kill (services: %v)", svc, stateful)
+			}
+		}
+		for _, svc := range stateful {
 			s.must("docker", "kill", cs[svc].ID)
 		}
 		// Docker does not restart a container that was killed by hand
@@ -192,9 +197,15 @@ func (s *Stack) statefulServices(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The services of the enabled profiles only: acme (profile tls) keeps
+	// state too, and runs only in the TLS subtest.
+	enabled := map[string]bool{}
+	for _, svc := range strings.Fields(s.compose("config", "--services")) {
+		enabled[svc] = true
+	}
 	var out []string
 	for _, d := range decls {
-		if len(d.State) > 0 && !notBuildable[d.Name] {
+		if len(d.State) > 0 && !notBuildable[d.Name] && enabled[d.Name] {
 			out = append(out, d.Name)
 		}
 	}

@@ -22,7 +22,7 @@ func cmdACME(args []string, stdout, stderr io.Writer) int {
 	}
 	fs := newFlags("acme", stderr)
 	listen := fs.String("listen", ":8402", "address of /.well-known/acme-challenge/ and /-/healthy")
-	dir := fs.String("dir", "/var/lib/ops-acme", "the account and tls.pem (a volume tls-proxy mounts read-only)")
+	dir := fs.String("dir", acme.DefaultDir, "the account and tls.pem (a volume tls-proxy mounts read-only)")
 	if code, done := parseFlags(fs, args[1:], stdout); done {
 		return code
 	}

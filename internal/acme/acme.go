@@ -47,6 +47,9 @@ import (
 // LetsEncrypt is the production directory, the default.
 const LetsEncrypt = "https://acme-v02.api.letsencrypt.org/directory"
 
+// DefaultDir holds the account and tls.pem: the acme_data volume.
+const DefaultDir = "/var/lib/ops-acme"
+
 // ProxyGID is the group of nginx's workers in the nginx image (user nginx,
 // uid and gid 101): tls.pem is readable by it and by no one else.
 const ProxyGID = 101
@@ -65,41 +68,51 @@ type Config struct {
 	CACerts string
 }
 
+// SettingError is a bad value of one key of the environment (.env).
+type SettingError struct {
+	Key, Msg string
+}
+
+func (e *SettingError) Error() string { return e.Msg }
+
 // FromEnv reads OPS_TLS_DOMAIN, OPS_ACME_EMAIL, OPS_ACME_DIRECTORY,
 // OPS_ACME_CHECK_INTERVAL, OPS_ACME_RETRY_INTERVAL, OPS_ACME_CA_CERTS.
 func FromEnv(getenv func(string) string) (Config, error) {
-	c := Config{Dir: "/var/lib/ops-acme", Check: 12 * time.Hour, Retry: 10 * time.Minute, Directory: LetsEncrypt}
+	c := Config{Dir: DefaultDir, Check: 12 * time.Hour, Retry: 10 * time.Minute, Directory: LetsEncrypt}
 	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &SettingError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
 	for _, d := range strings.Split(getenv("OPS_TLS_DOMAIN"), ",") {
 		if d = strings.TrimSpace(d); d != "" {
 			c.Domains = append(c.Domains, strings.ToLower(d))
 		}
 	}
 	if len(c.Domains) == 0 {
-		errs = append(errs, errors.New("OPS_TLS_DOMAIN is empty: set it in .env to the name the node is reached at (its DNS A record points at the server), e.g. ops.example.com"))
+		bad("OPS_TLS_DOMAIN", "OPS_TLS_DOMAIN is empty: set it in .env to the name the node is reached at (its DNS A record points at the server), e.g. ops.example.com")
 	}
 	for _, d := range c.Domains {
 		if err := ValidDomain(d); err != nil {
-			errs = append(errs, fmt.Errorf("OPS_TLS_DOMAIN: %w", err))
+			bad("OPS_TLS_DOMAIN", "OPS_TLS_DOMAIN: %v", err)
 		}
 	}
 	c.Email = strings.TrimSpace(getenv("OPS_ACME_EMAIL"))
 	if c.Email != "" {
 		if a, err := mail.ParseAddress(c.Email); err != nil || a.Address != c.Email {
-			errs = append(errs, fmt.Errorf("OPS_ACME_EMAIL %q is not an e-mail address: set a plain address like ops@example.com, or leave it empty", c.Email))
+			bad("OPS_ACME_EMAIL", "OPS_ACME_EMAIL %q is not an e-mail address: set a plain address like ops@example.com, or leave it empty", c.Email)
 		}
 	}
 	if v := strings.TrimSpace(getenv("OPS_ACME_DIRECTORY")); v != "" {
 		c.Directory = v
 	}
 	if u, err := url.Parse(c.Directory); err != nil || u.Scheme != "https" || u.Host == "" {
-		errs = append(errs, fmt.Errorf("OPS_ACME_DIRECTORY %q is not an https URL: leave it empty for Let's Encrypt (%s), or its staging directory for trials", c.Directory, LetsEncrypt))
+		bad("OPS_ACME_DIRECTORY", "OPS_ACME_DIRECTORY %q is not an https URL: leave it empty for Let's Encrypt (%s), or its staging directory for trials", c.Directory, LetsEncrypt)
 	}
 	for key, d := range map[string]*time.Duration{"OPS_ACME_CHECK_INTERVAL": &c.Check, "OPS_ACME_RETRY_INTERVAL": &c.Retry} {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
 			p, err := time.ParseDuration(v)
 			if err != nil || p < time.Second {
-				errs = append(errs, fmt.Errorf("%s %q is not a duration of a second or more (like 12h or 10m)", key, v))
+				bad(key, "%s %q is not a duration of a second or more (like 12h or 10m)", key, v)
 				continue
 			}
 			*d = p

@@ -59,10 +59,8 @@ func serveAgent(t *testing.T, a *Agent) int {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	for _, l := range []net.Listener{ln} {
-		go http.Serve(l, a.Handler())
-		t.Cleanup(func() { l.Close() })
-	}
+	go http.Serve(ln, a.Handler())
+	t.Cleanup(func() { ln.Close() })
 	if ln6, err := net.Listen("tcp", fmt.Sprintf("[::1]:%d", port)); err == nil {
 		go http.Serve(ln6, a.Handler())
 		t.Cleanup(func() { ln6.Close() })

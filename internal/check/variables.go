@@ -1,6 +1,7 @@
 package check
 
 import (
+	"errors"
 	"fmt"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/okx-hft/okx-hft-ops/internal/acme"
@@ -294,10 +295,10 @@ func (r *Repo) checkTLS() {
 	line := func(k string) string { return fmt.Sprint(r.EnvFile.LineOf(k)) }
 	cfg, err := acme.FromEnv(func(k string) string { return r.Env[k] })
 	if err != nil {
-		for _, e := range strings.Split(err.Error(), "\n") {
-			key, _, _ := strings.Cut(e, " ")
-			key = strings.TrimSuffix(key, ":")
-			r.f.Errorf("tls", r.EnvPath, line(key), "fix "+key+" in .env (README: TLS)", "the tls profile is enabled: %s", e)
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			se := &acme.SettingError{Msg: e.Error()}
+			errors.As(e, &se)
+			r.f.Errorf("tls", r.EnvPath, line(se.Key), "fix "+se.Key+" in .env (README: TLS)", "the tls profile is enabled: %s", se.Msg)
 		}
 		return
 	}
